@@ -1,0 +1,40 @@
+# `make demo` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-requirements
+DEMO := output/demo
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# Train SmallVGGNet on scikit-learn's bundled digits (no download), then
+# classify 10 digits that training never saw.
+demo: install
+	$(PY) -m pyimagesearch.datasets.digits --output $(DEMO)/digits \
+		--holdout $(DEMO)/new_digits --holdout-per-class 1
+	$(PY) train_vgg.py --dataset $(DEMO)/digits --size 32 --no-flip --epochs 30 --patience 5 \
+		--model $(DEMO)/smallvggnet.keras
+	$(PY) predict.py --model $(DEMO)/smallvggnet.keras --image $(DEMO)/new_digits \
+		--output $(DEMO)/predictions
+	@echo "Demo outputs are in $(DEMO)/ (model, sidecar, plot, confusion matrix, predictions)."
+
+test: install
+	$(PY) -m pytest -q tests
+
+lint: install
+	$(PY) -m ruff check .
+
+bench: install
+	$(PY) benchmarks/bench_loader.py --dataset ../shared/data/animals
+	$(PY) benchmarks/bench_accuracy.py --dataset ../shared/data/animals
+
+clean:
+	rm -rf $(DEMO) .pytest_cache

@@ -1,0 +1,82 @@
+"""Loader throughput and peak memory: the tutorial's loop against SimpleDatasetLoader.
+
+Each measurement runs in a fresh child process (so peak RSS is its own), the
+two loaders alternate, and the medians of --repeats runs are reported with
+their ratio. Run from the repository root:
+
+    python benchmarks/bench_loader.py --dataset ../shared/data/animals --size 32 64 --repeats 5
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tutorial_loader(paths, size):
+    # As in the tutorial: sequential imread + resize into a Python list, then
+    # one float64 copy of the whole dataset scaled to [0, 1].
+    import cv2
+    import numpy as np
+    data = []
+    for path in paths:
+        image = cv2.imread(path)
+        data.append(cv2.resize(image, (size, size)))
+    return np.array(data, dtype="float") / 255.0
+
+
+def project_loader(paths, size):
+    from pyimagesearch.datasets import SimpleDatasetLoader
+    from pyimagesearch.preprocessing import SimplePreprocessor
+    data, _ = SimpleDatasetLoader([SimplePreprocessor(size, size)]).load(paths)
+    return data
+
+
+def child(which, dataset, size):
+    sys.path.insert(0, ROOT)
+    from pyimagesearch.datasets import list_images
+    paths, _ = list_images(dataset, seed=42)
+    start = time.perf_counter()
+    data = {"tutorial": tutorial_loader, "project": project_loader}[which](paths, size)
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"images_per_s": len(data) / seconds, "peak_mib": peak_mib,
+                      "dtype": str(data.dtype), "n": len(data)}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="../shared/data/animals")
+    parser.add_argument("--size", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--child", choices=["tutorial", "project"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.dataset, args.size[0])
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
+    print(f"command: python benchmarks/bench_loader.py --dataset {args.dataset} "
+          f"--size {' '.join(map(str, args.size))} --repeats {args.repeats}")
+    for size in args.size:
+        runs = {"tutorial": [], "project": []}
+        for _ in range(args.repeats):
+            for which in ("tutorial", "project"):
+                out = subprocess.run([sys.executable, __file__, "--child", which, "--dataset", args.dataset,
+                                      "--size", str(size)], capture_output=True, text=True, check=True)
+                runs[which].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        med = {k: {m: statistics.median(r[m] for r in v) for m in ("images_per_s", "peak_mib")}
+               for k, v in runs.items()}
+        ratio = med["project"]["images_per_s"] / med["tutorial"]["images_per_s"]
+        mem = med["project"]["peak_mib"] / med["tutorial"]["peak_mib"]
+        print(f"{size}x{size}: tutorial {med['tutorial']['images_per_s']:.0f} img/s, "
+              f"peak {med['tutorial']['peak_mib']:.0f} MiB | project {med['project']['images_per_s']:.0f} img/s, "
+              f"peak {med['project']['peak_mib']:.0f} MiB | speed ratio {ratio:.2f}x, memory ratio {mem:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Classify new images with a model trained by this project's scripts.
+
+The model's JSON sidecar says how to prepare images (size, flattening,
+scaling) and what the classes are, so --model and --image are all it needs.
+--image takes files, folders and glob patterns; every image is printed as
+`path<TAB>label<TAB>probability` (more pairs with --top-k), annotated copies
+go to --output, and --csv also writes the table to a file.
+
+    python predict.py --model output/smallvggnet.keras --image images/cat.jpg
+    python predict.py --model output/smallvggnet.keras --image images/ --top-k 2 --csv output/predictions.csv
+"""
+import argparse
+import csv
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pyimagesearch.utils.errors import UserError, run_cli
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-i", "--image", nargs="+", required=True,
+                        help="image files, folders or glob patterns")
+    parser.add_argument("-m", "--model", default="output/smallvggnet.keras",
+                        help="trained .keras model with its sidecar beside it (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=1, help="labels to print per image (default: 1)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
+    out = parser.add_argument_group("output")
+    out.add_argument("-o", "--output", default="output/predictions",
+                     help="folder for annotated copies (default: %(default)s)")
+    out.add_argument("--no-annotate", action="store_true", help="do not write annotated copies")
+    out.add_argument("--csv", default=None, help="also write the predictions to this CSV file")
+    out.add_argument("--show", action="store_true",
+                     help="show each annotated image in a window (only when a display exists)")
+    legacy = parser.add_argument_group("tutorial flags (override the sidecar)")
+    legacy.add_argument("-l", "--label-bin", default=None, help="JSON list of class names")
+    legacy.add_argument("-w", "--width", type=int, default=None)
+    legacy.add_argument("-e", "--height", type=int, default=None)
+    legacy.add_argument("-f", "--flatten", type=int, choices=[0, 1], default=None,
+                        help="1 if the model takes flattened images (the MLP)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.top_k < 1 or args.batch_size < 1:
+        raise UserError("--top-k and --batch-size must be at least 1")
+    from pyimagesearch.inference import expand_image_args
+    paths = expand_image_args(args.image)
+    # TensorFlow takes seconds to import, so it comes after the cheap checks.
+    import cv2
+
+    from pyimagesearch.datasets import UnreadableImage, read_image
+    from pyimagesearch.inference import annotate, load_classifier, predict_paths, top_k
+    from pyimagesearch.utils.atomic import atomic_path
+
+    flatten = None if args.flatten is None else bool(args.flatten)
+    model, class_names, spec = load_classifier(args.model, args.label_bin, args.width, args.height,
+                                               flatten)
+    k = min(args.top_k, len(class_names))
+    show = args.show and bool(os.environ.get("DISPLAY") or sys.platform in ("darwin", "win32"))
+    if args.show and not show:
+        print("[NOTE] --show ignored: no display available", file=sys.stderr)
+    rows, failed, used_names = [], 0, set()
+    for path, probs, reason in predict_paths(model, spec, paths, batch_size=args.batch_size):
+        if probs is None:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+            failed += 1
+            continue
+        ranked = top_k(probs, class_names, k)
+        rows.append([path] + [v for pair in ranked for v in (pair[0], f"{pair[1]:.4f}")])
+        print("\t".join(rows[-1]))
+        if args.no_annotate and not show:
+            continue
+        try:
+            image = read_image(path)
+        except UnreadableImage:
+            continue
+        annotated = annotate(image, f"{ranked[0][0]}: {ranked[0][1] * 100:.1f}%")
+        if not args.no_annotate:
+            name = os.path.basename(path)
+            while name in used_names:
+                name = "_" + name
+            used_names.add(name)
+            target = os.path.join(args.output, name)
+            with atomic_path(target) as tmp:
+                if not cv2.imwrite(tmp, annotated):
+                    raise UserError(f"{target}: could not write the annotated image", 1)
+        if show:
+            cv2.imshow("prediction", annotated)
+            cv2.waitKey(0)
+    if args.csv:
+        with atomic_path(args.csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            header = ["path"] + [c for i in range(1, k + 1) for c in (f"label{i}", f"probability{i}")]
+            writer.writerow(header)
+            writer.writerows(rows)
+    where = [] if args.no_annotate else [f"annotated images in {args.output}/"]
+    where += [f"CSV in {args.csv}"] if args.csv else []
+    print(f"[INFO] classified {len(rows)} of {len(paths)} images"
+          + (f"; {failed} skipped" if failed else "") + (f"; {', '.join(where)}" if where else ""),
+          file=sys.stderr)
+    if not rows:
+        raise UserError("none of the images could be read", 1)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,3 @@
+from .trainingmonitor import TrainingMonitor
+
+__all__ = ["TrainingMonitor"]

@@ -1,0 +1,55 @@
+import json
+import os
+
+import keras
+from matplotlib.figure import Figure
+
+from ..utils.atomic import atomic_path, write_json
+
+
+class TrainingMonitor(keras.callbacks.Callback):
+    """After every epoch, rewrite a loss/accuracy plot (PNG) and, if
+    `json_path` is given, the history so far as JSON.
+
+    Watch the PNG while a long run trains. `start_at` resumes a history: the
+    JSON file's first `start_at` epochs are kept and new epochs appended.
+    """
+
+    def __init__(self, fig_path, json_path=None, start_at=0, title=None):
+        super().__init__()
+        self.fig_path = fig_path
+        self.json_path = json_path
+        self.start_at = start_at
+        self.title = title
+        self.history = {}
+
+    def on_train_begin(self, logs=None):
+        self.history = {}
+        if self.start_at > 0 and self.json_path and os.path.exists(self.json_path):
+            with open(self.json_path, encoding="utf-8") as f:
+                self.history = {k: v[:self.start_at] for k, v in json.load(f).items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            if key == "learning_rate":
+                continue
+            self.history.setdefault(key, []).append(float(value))
+        if self.json_path:
+            write_json(self.json_path, self.history)
+        if len(self.history.get("loss", [])) > 0:
+            self.plot()
+
+    def plot(self):
+        # A Figure without pyplot: no GUI backend, safe in threads and on
+        # machines without a display.
+        fig = Figure(figsize=(8, 5))
+        ax = fig.subplots()
+        for key, values in sorted(self.history.items()):
+            ax.plot(range(1, len(values) + 1), values, label=key)
+        ax.set_title(self.title or f"Training loss and accuracy [epoch {len(self.history['loss'])}]")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss / accuracy")
+        ax.legend(loc="best")
+        ax.grid(alpha=0.3)
+        with atomic_path(self.fig_path) as tmp:
+            fig.savefig(tmp, dpi=100)

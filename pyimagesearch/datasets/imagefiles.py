@@ -1,0 +1,145 @@
+"""Find the images of a folder dataset and decode any one of them safely.
+
+Channel order: every decoded image is 3-channel uint8 in OpenCV's BGR order,
+whatever the file held (grayscale, alpha, palette, 16-bit, CMYK).
+"""
+
+import io
+import os
+import random
+import warnings
+
+import cv2
+import numpy as np
+from PIL import Image
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# Refuse images whose header claims more pixels than this before decoding
+# them (a "decompression bomb" would otherwise allocate gigabytes).
+MAX_PIXELS = 100_000_000
+CHANNEL_ORDER = "BGR"
+
+
+class UnreadableImage(Exception):
+    """The file is not an image we can use; the message says why."""
+
+
+def list_images(root, label_from="folder", seed=None):
+    """Return (paths, labels) for every image file under `root`.
+
+    Paths are sorted and then, if `seed` is not None, shuffled with
+    `random.seed(seed); random.shuffle(...)`: the protocol of the original
+    tutorial, so the same seed gives the same split as its published results.
+    `label_from` is "folder" (name of the parent folder) or "filename" (the
+    part of the file name before the first ".", e.g. Kaggle's `cat.0.jpg`).
+    Hidden files and folders are ignored; symlinked folders are followed
+    once each, so a symlink loop cannot recurse forever.
+    """
+    if label_from not in ("folder", "filename"):
+        raise ValueError(f"label_from must be 'folder' or 'filename', got {label_from!r}")
+    paths = []
+    seen_dirs = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS):
+                paths.append(os.path.join(dirpath, name))
+    paths.sort()
+    if seed is not None:
+        random.seed(seed)
+        random.shuffle(paths)
+    labels = [label_for(p, label_from) for p in paths]
+    return paths, labels
+
+
+def label_for(path, label_from="folder"):
+    if label_from == "filename":
+        return os.path.basename(path).split(".")[0]
+    return os.path.basename(os.path.dirname(path))
+
+
+def _reduced_flag(stored_size, min_size):
+    """Pick the strongest JPEG DCT-domain reduction (1/2, 1/4, 1/8) that still
+    leaves at least `min_size` pixels on the shorter side. Decoding at 1/8
+    scale skips most of the IDCT work, so large photos decode several times
+    faster than at full size."""
+    if not min_size:
+        return cv2.IMREAD_COLOR
+    shorter = min(stored_size)
+    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8),
+                         (4, cv2.IMREAD_REDUCED_COLOR_4),
+                         (2, cv2.IMREAD_REDUCED_COLOR_2)):
+        if shorter // factor >= min_size:
+            return flag
+    return cv2.IMREAD_COLOR
+
+
+def _to_bgr8(image):
+    """Normalise whatever cv2.IMREAD_UNCHANGED returned to 3-channel uint8 BGR."""
+    if image.dtype == np.uint16:
+        # Round 0..65535 to 0..255 rather than truncating (x >> 8).
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        # Composite on white: transparent regions would otherwise become
+        # whatever colour happened to be stored under alpha 0 (often black).
+        alpha = image[:, :, 3:4].astype(np.uint16)
+        bgr = image[:, :, :3].astype(np.uint16)
+        return ((bgr * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+    if image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return image
+
+
+def read_image(path, min_size=None, max_pixels=MAX_PIXELS):
+    """Decode `path` to a uint8 BGR array of shape (H, W, 3).
+
+    `min_size` (pixels) lets JPEGs decode at reduced resolution when their
+    shorter side is at least 2x larger than needed. Raises UnreadableImage
+    with a short reason for anything that is not a usable image.
+    """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise UnreadableImage(f"cannot read file ({exc.strerror or exc})") from None
+    if data.size == 0:
+        raise UnreadableImage("empty file (0 bytes)")
+    # Pillow reads only the header here: a cheap way to know the format and
+    # stored size before OpenCV allocates anything.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data.tobytes())) as probe:
+                width, height = probe.size
+                fmt = probe.format
+    except Image.DecompressionBombError:
+        raise UnreadableImage(f"image header claims an enormous size; refused "
+                              f"(limit {max_pixels:,} pixels)") from None
+    except Exception:  # noqa: BLE001 - Pillow raises many types for non-images
+        raise UnreadableImage("not an image file (unknown or corrupt header)") from None
+    if width * height > max_pixels:
+        raise UnreadableImage(f"image is {width}x{height} = {width * height:,} pixels, "
+                              f"over the limit of {max_pixels:,}; refused")
+    if fmt == "JPEG":
+        # A JPEG cut short (half-copied download) lacks its end-of-image
+        # marker; some OpenCV builds would return it with a grey bottom half.
+        if b"\xff\xd9" not in data[-1024:].tobytes():
+            raise UnreadableImage("truncated JPEG (no end-of-image marker)")
+        image = cv2.imdecode(data, _reduced_flag((width, height), min_size))
+    else:
+        # UNCHANGED keeps alpha, palette transparency and 16-bit depth, which
+        # IMREAD_COLOR would silently drop or truncate.
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if image is not None:
+            image = _to_bgr8(image)
+    if image is None or image.size == 0:
+        raise UnreadableImage(f"{fmt or 'image'} data could not be decoded (corrupt or truncated)")
+    return image

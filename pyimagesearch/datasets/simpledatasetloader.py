@@ -1,0 +1,72 @@
+import numpy as np
+from tqdm import tqdm
+
+from ..utils.parallel import imap_ordered
+from .imagefiles import MAX_PIXELS, UnreadableImage, label_for, read_image
+
+
+class SimpleDatasetLoader:
+    """Decode a list of image paths into one uint8 array plus their labels.
+
+    `load(paths)` returns `(data, labels)`: data is (N, H, W, 3) uint8 in BGR
+    order after the preprocessors, labels the parent-folder (or file-name)
+    label of each kept image. Unusable files are skipped, not fatal: after a
+    load, `skipped` lists `(path, reason)` for each and `paths` the kept ones,
+    in the order of `data`.
+    """
+
+    def __init__(self, preprocessors=None, label_from="folder", workers=None,
+                 decode_size=None, max_pixels=MAX_PIXELS):
+        self.preprocessors = list(preprocessors or [])
+        self.label_from = label_from
+        self.workers = workers
+        self.max_pixels = max_pixels
+        # JPEGs may be decoded at 1/2, 1/4 or 1/8 scale as long as their
+        # shorter side stays >= decode_size. By default it is taken from the
+        # first resizing preprocessor, so book code gets the speed-up for free.
+        if decode_size is None:
+            sized = [p for p in self.preprocessors if hasattr(p, "width") and hasattr(p, "height")]
+            decode_size = max(sized[0].width, sized[0].height) if sized else None
+        self.decode_size = decode_size
+        self.skipped = []
+        self.paths = []
+
+    def _load_one(self, path):
+        try:
+            image = read_image(path, min_size=self.decode_size, max_pixels=self.max_pixels)
+        except UnreadableImage as exc:
+            return None, str(exc)
+        for preprocessor in self.preprocessors:
+            image = preprocessor.preprocess(image)
+        return image, None
+
+    def load(self, image_paths, verbose=-1):
+        """`verbose` > 0 shows a progress bar with images/s (the book printed
+        a line every `verbose` images); -1, the default, is silent."""
+        image_paths = list(image_paths)
+        self.skipped, self.paths = [], []
+        data = None
+        count = 0
+        results = imap_ordered(self._load_one, image_paths, workers=self.workers)
+        bar = tqdm(results, total=len(image_paths), unit="img", desc="loading",
+                   disable=verbose is None or verbose <= 0, leave=False)
+        for path, (image, reason) in zip(image_paths, bar):
+            if image is None:
+                self.skipped.append((path, reason))
+                continue
+            if data is None:
+                # Allocate once, at the final uint8 size: no Python list of
+                # arrays and no float copy of the dataset.
+                data = np.empty((len(image_paths),) + image.shape, dtype=image.dtype)
+            elif image.shape != data.shape[1:]:
+                raise ValueError(
+                    f"{path}: preprocessed shape {image.shape} differs from {data.shape[1:]}; "
+                    "add a resizing preprocessor (SimplePreprocessor or AspectAwarePreprocessor)")
+            data[count] = image
+            self.paths.append(path)
+            count += 1
+        bar.close()
+        labels = np.array([label_for(p, self.label_from) for p in self.paths])
+        if data is None:
+            return np.empty((0,), dtype=np.uint8), labels
+        return data[:count], labels

@@ -1,0 +1,3 @@
+from .smallvggnet import SmallVGGNet
+
+__all__ = ["SmallVGGNet"]

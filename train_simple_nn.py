@@ -1,0 +1,54 @@
+"""Train the tutorial's simple neural network (an MLP) on a folder of images.
+
+Each image is resized to 32x32 and flattened into 3,072 pixel values, fed to
+a 3072-1024-512-C network with sigmoid activations, trained with plain SGD
+and EarlyStopping, and evaluated on a held-out split. It writes the same
+outputs as train_vgg.py: model (.keras), JSON sidecar, class names, plot,
+history and confusion matrix.
+
+    python train_simple_nn.py --dataset animals --model output/simple_nn.keras
+"""
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pyimagesearch.datasets.folder import find_dataset
+from pyimagesearch.utils import cli
+from pyimagesearch.utils.errors import run_cli
+
+
+def parse_args(argv):
+    parser = cli.make_parser(__doc__)
+    data = cli.add_dataset_arguments(parser)
+    data.add_argument("--size", type=int, default=32, help="input width and height (default: %(default)s)")
+    cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
+    cli.add_output_arguments(parser, "simple_nn")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cli.check_positive(args, "size", "epochs", "batch-size", "lr")
+    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    # TensorFlow takes seconds to import, so it comes after the cheap checks.
+    import keras
+
+    from pyimagesearch import training
+    from pyimagesearch.nn import MLP
+
+    outputs = training.OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    outputs.check_writable()
+    split = training.load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
+                                label_from=args.labels, seed=args.seed, test_size=args.test_size,
+                                val_size=args.val_size, workers=args.workers)
+    model = MLP.build(input_dim=args.size * args.size * 3, classes=len(split.class_names))
+    training.fit_and_evaluate(
+        model, split, keras.optimizers.SGD(learning_rate=args.lr),
+        input_spec=training.input_spec_for(args.size, args.size, flatten=True, resize=args.resize),
+        outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
+        seed=args.seed, architecture="mlp", run_args=vars(args))
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

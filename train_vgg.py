@@ -1,0 +1,69 @@
+"""Train SmallVGGNet on a folder of images and evaluate it on a held-out split.
+
+Reads <dataset>/<class>/<images>, resizes every image to --size (64x64 by
+default), holds out --test-size for the final report and --val-size of the
+rest for EarlyStopping, trains with the tutorial's augmentation and SGD with
+per-step decay, then writes the model (.keras), its JSON sidecar (everything
+predict.py needs, plus this run's arguments and results), the class names,
+the loss/accuracy plot, a per-epoch CSV/JSON history and a confusion matrix.
+
+    python train_vgg.py --dataset animals --model output/smallvggnet.keras
+"""
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pyimagesearch.datasets.folder import find_dataset
+from pyimagesearch.utils import cli
+from pyimagesearch.utils.errors import run_cli
+
+
+def parse_args(argv):
+    parser = cli.make_parser(__doc__)
+    data = cli.add_dataset_arguments(parser)
+    data.add_argument("--size", type=int, default=64, help="input width and height (default: %(default)s)")
+    train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
+    train.add_argument("--momentum", type=float, default=0.9,
+                       help="SGD momentum; the tutorial used 0 (default: %(default)s)")
+    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                       help="random horizontal flips; --no-flip for digits, text and other "
+                            "data whose mirror image is another class (default: on)")
+    cli.add_output_arguments(parser, "smallvggnet")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cli.check_positive(args, "size", "epochs", "batch-size", "lr")
+    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    # TensorFlow takes seconds to import, so it comes after the cheap checks.
+    import keras
+
+    from pyimagesearch import training
+    from pyimagesearch.nn.conv import SmallVGGNet
+    from pyimagesearch.preprocessing.augmentation import image_augmentation
+
+    outputs = training.OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    outputs.check_writable()
+    split = training.load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
+                                label_from=args.labels, seed=args.seed, test_size=args.test_size,
+                                val_size=args.val_size, workers=args.workers)
+    model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
+                              classes=len(split.class_names))
+    # Keras 3 dropped SGD's `decay`; InverseTimeDecay with decay_steps=1 is
+    # the same per-step rule: lr / (1 + decay * step), decay = lr / epochs.
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        args.lr, decay_steps=1, decay_rate=args.lr / args.epochs)
+    optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=args.momentum)
+    training.fit_and_evaluate(
+        model, split, optimizer,
+        input_spec=training.input_spec_for(args.size, args.size, resize=args.resize),
+        outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
+        augmentation=image_augmentation(flip=args.flip, seed=args.seed), seed=args.seed,
+        architecture="smallvggnet", run_args=vars(args))
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
