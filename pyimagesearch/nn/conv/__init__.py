@@ -1,3 +1,4 @@
+from .alexnet import AlexNet
 from .smallvggnet import SmallVGGNet
 
-__all__ = ["SmallVGGNet"]
+__all__ = ["AlexNet", "SmallVGGNet"]

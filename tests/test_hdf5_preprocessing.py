@@ -1,0 +1,66 @@
+"""Exact-value tests of the HDF5 stage's preprocessors, rank-5 and AlexNet."""
+
+import numpy as np
+import pytest
+
+from pyimagesearch.preprocessing import CropPreprocessor, MeanPreprocessor, PatchPreprocessor
+from pyimagesearch.utils.ranked import rank5_accuracy
+
+
+def grid(h, w, c=3):
+    return np.arange(h * w * c, dtype=np.uint8).reshape(h, w, c)
+
+
+def test_mean_preprocessor_subtracts_in_bgr_order():
+    image = np.full((2, 2, 3), (10, 20, 30), dtype=np.uint8)  # B, G, R
+    out = MeanPreprocessor(r_mean=3.0, g_mean=2.0, b_mean=1.0).preprocess(image)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.full((2, 2, 3), (9, 18, 27), dtype=np.float32))
+
+
+def test_patch_preprocessor_is_a_seeded_exact_crop():
+    image = grid(6, 8)
+    a = [PatchPreprocessor(3, 2, seed=7).preprocess(image) for _ in range(2)]
+    np.testing.assert_array_equal(a[0], a[1])
+    patch = a[0]
+    assert patch.shape == (2, 3, 3)
+    y, x = np.argwhere((image == patch[0, 0]).all(axis=2))[0]
+    np.testing.assert_array_equal(patch, image[y:y + 2, x:x + 3])
+    rng_patches = PatchPreprocessor(3, 2, rng=np.random.default_rng(0))
+    corners = {tuple(rng_patches.preprocess(image)[0, 0]) for _ in range(200)}
+    assert len(corners) == (6 - 2 + 1) * (8 - 3 + 1)  # every position reachable
+    with pytest.raises(ValueError, match="smaller"):
+        PatchPreprocessor(9, 2).preprocess(image)
+
+
+def test_crop_preprocessor_ten_crops_coordinates_and_mirrors():
+    image = grid(5, 7)
+    crop = CropPreprocessor(4, 3)
+    assert crop.coordinates(7, 5) == [(0, 0, 4, 3), (3, 0, 7, 3), (3, 2, 7, 5), (0, 2, 4, 5),
+                                      (1, 1, 5, 4)]
+    crops = crop.preprocess(image)
+    assert crops.shape == (10, 3, 4, 3)
+    np.testing.assert_array_equal(crops[0], image[0:3, 0:4])
+    np.testing.assert_array_equal(crops[2], image[2:5, 3:7])
+    np.testing.assert_array_equal(crops[4], image[1:4, 1:5])
+    np.testing.assert_array_equal(crops[5], image[0:3, 0:4][:, ::-1])
+    np.testing.assert_array_equal(crops[9], image[1:4, 1:5][:, ::-1])
+    assert CropPreprocessor(4, 3, horiz=False).preprocess(image).shape == (5, 3, 4, 3)
+
+
+def test_rank5_accuracy():
+    preds = np.array([[0.9, 0.1, 0, 0, 0, 0, 0],      # rank-1 hit
+                      [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],  # label 2: 5th -> rank-5 hit
+                      [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]])  # label 1: 6th -> miss
+    assert rank5_accuracy(preds, [0, 2, 1]) == pytest.approx((1 / 3, 2 / 3))
+
+
+@pytest.mark.parametrize("size, params", [(227, 58_331_907), (67, None), (32, None)])
+def test_alexnet_builds_at_full_and_small_sizes(size, params):
+    from pyimagesearch.nn.conv import AlexNet
+
+    model = AlexNet.build(size, size, 3, classes=3)
+    assert model.output_shape == (None, 3)
+    if params:
+        assert model.count_params() == params
+    assert sum(1 for layer in model.layers if layer.__class__.__name__ == "Dropout") == 5
