@@ -1,0 +1,85 @@
+"""Split a folder of images into train/val/test and write each split to an
+HDF5 file, ready for train_alexnet.py and crop_accuracy.py.
+
+Reads <dataset>/<class>/<images>. Makes a stratified split (--test-size out
+of everything, then --val-size out of the rest), resizes every image
+aspect-aware (shorter side to --size, then center crop) and writes to
+--output: train.hdf5, val.hdf5, test.hdf5, mean.json (the training split's
+per-channel R, G, B means) and summary.json (images per class and split,
+skipped files, timing). Unreadable files are skipped and listed.
+
+HDF5 layout (plain h5py reads it):
+    images       uint8 (N, H, W, 3), BGR channel order
+    labels       int64 (N,), index into label_names
+    label_names  (C,) UTF-8 strings
+    attributes   format, channel_order, width, height, source, split
+
+Nothing half-written is left at --output: files are built in a hidden folder
+and moved into place when all are complete. Existing outputs are kept
+unless --force is given.
+
+    python build_hdf5.py --dataset animals --output output/hdf5
+"""
+import argparse
+import sys
+
+from pyimagesearch.datasets.folder import encode_labels, find_dataset
+from pyimagesearch.utils import cli
+from pyimagesearch.utils.errors import run_cli
+
+
+def image_size(text):
+    """'256' or '256x256' (width x height)."""
+    parts = text.lower().split("x")
+    try:
+        width, height = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (0, 0)
+    except ValueError:
+        width = height = 0
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"expected a size like 256 or 256x256, got {text!r}")
+    return width, height
+
+
+def parse_args(argv):
+    parser = cli.make_parser(__doc__)
+    data = cli.add_dataset_arguments(parser, split=True)
+    parser.set_defaults(resize="aspect")
+    data.add_argument("--size", type=image_size, default=(256, 256),
+                      help="stored image size, WIDTH or WIDTHxHEIGHT (default: 256x256)")
+    out = parser.add_argument_group("output")
+    out.add_argument("-o", "--output", default="output/hdf5",
+                     help="folder for the HDF5 files, mean.json and summary.json "
+                          "(default: %(default)s)")
+    out.add_argument("--force", action="store_true", help="overwrite earlier outputs")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.resize != "aspect":
+        print("[NOTE] build_hdf5.py always resizes aspect-aware; --resize is ignored", file=sys.stderr)
+    from pyimagesearch.datasets.split import stratified_split
+    from pyimagesearch.io.hdf5build import build_hdf5, check_output
+
+    check_output(args.output, args.force)
+    paths, names = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    labels, class_names = encode_labels(names)
+    splits = stratified_split(paths, labels, args.test_size, args.val_size, args.seed)
+    width, height = args.size
+    print(f"[INFO] {len(paths)} images of {len(class_names)} classes; writing "
+          + ", ".join(f"{len(splits[s][0])} {s}" for s in ("train", "val", "test"))
+          + f" at {width}x{height} to {args.output}/")
+    summary = build_hdf5(args.dataset, splits, class_names, args.output, size=args.size,
+                         workers=args.workers, run={"arguments": vars(args)})
+    kept = sum(sum(c.values()) for c in summary["counts"].values())
+    print(f"[INFO] wrote {kept} images in {summary['seconds']:.1f}s "
+          f"({summary['images_per_s']:.0f} images/s)"
+          + (f"; skipped {len(summary['skipped'])}" if summary["skipped"] else ""))
+    for split, counts in summary["counts"].items():
+        print(f"  {split:6s}" + "  ".join(f"{name}: {n}" for name, n in counts.items()))
+    print(f"[INFO] outputs: {', '.join(f'{s}.hdf5' for s in summary['counts'])}, mean.json, "
+          f"summary.json in {args.output}/")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
