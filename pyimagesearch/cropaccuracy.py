@@ -1,0 +1,54 @@
+"""Evaluate a classifier on an HDF5 test file two ways: one view per image
+(resized to the model's input) and 10-crop oversampling (the predictions on
+the four corner and center crops and their mirrors, averaged)."""
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .io import HDF5DatasetGenerator
+from .preprocessing import CropPreprocessor, SimplePreprocessor
+from .preprocessing.modelinput import to_model_input
+
+
+def prepare(images, preprocessor, spec):
+    """Preprocess a uint8 batch image by image, then make it model input."""
+    batch = np.stack([preprocessor.preprocess(image) for image in images])
+    return to_model_input(batch, scale=spec.get("scale", 1 / 255.0), mean=spec.get("mean"))
+
+
+def ten_crop_batch(images, width, height, spec):
+    """All crops of a batch of images as one model-input batch, shape
+    (len(images) * 10, height, width, 3), image by image."""
+    crops = CropPreprocessor(width, height, horiz=True)
+    batch = np.concatenate([crops.preprocess(image) for image in images])
+    return to_model_input(batch, scale=spec.get("scale", 1 / 255.0), mean=spec.get("mean"))
+
+
+def predict_views(model, db_path, spec, batch_size=32, ten_crop=True, progress=True):
+    """Return (labels, single-view probabilities, 10-crop probabilities or
+    None). `batch_size` images are read at a time; their single views go to
+    the model in one call and their 10 * batch_size crops in another."""
+    gen = HDF5DatasetGenerator(db_path, batch_size, binarize=False)
+    height, width = spec["height"], spec["width"]
+    stored = gen.images.shape[1:3]
+    try:
+        if ten_crop and (stored[0] < height or stored[1] < width):
+            raise ValueError(f"{db_path}: images are {stored[1]}x{stored[0]}, smaller than the "
+                             f"model's {width}x{height} input, so they cannot be cropped")
+        resize = SimplePreprocessor(width, height, inter=cv2.INTER_AREA)
+        labels, single, crops = [], [], []
+        bar = tqdm(total=gen.num_images, unit="img", desc="evaluating", disable=not progress,
+                   leave=False)
+        for images, batch_labels in gen.generator(passes=1):
+            labels.append(batch_labels)
+            single.append(np.asarray(model.predict_on_batch(prepare(images, resize, spec))))
+            if ten_crop:
+                probs = np.asarray(model.predict_on_batch(ten_crop_batch(images, width, height, spec)))
+                crops.append(probs.reshape(len(images), 10, -1).mean(axis=1))
+            bar.update(len(images))
+        bar.close()
+    finally:
+        gen.close()
+    return (np.concatenate(labels), np.concatenate(single),
+            np.concatenate(crops) if ten_crop else None)

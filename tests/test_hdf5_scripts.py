@@ -1,0 +1,174 @@
+"""build_hdf5.py, train_alexnet.py and crop_accuracy.py as a user runs them."""
+
+import json
+
+import cv2
+import h5py
+import numpy as np
+import pytest
+from conftest import assert_clean_failure, make_colour_dataset, run_script
+
+BGR = {"a": (10, 20, 30), "b": (40, 50, 60), "c": (70, 80, 90)}
+
+
+def constant_dataset(root, per_class=8):
+    for name, colour in BGR.items():
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            cv2.imwrite(str(root / name / f"{name}{i}.png"), np.full((30, 50, 3), colour, np.uint8))
+    (root / "a" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return root
+
+
+def test_build_writes_splits_mean_and_summary(tmp_path):
+    dataset = constant_dataset(tmp_path / "ds")
+    out = tmp_path / "hdf5"
+    result = run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", "24x16",
+                        "--test-size", 6, "--val-size", 3)
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stderr and "broken.jpg" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    counts = summary["counts"]
+    assert {c: sum(counts[s][c] for s in counts) for c in BGR} == {"a": 8, "b": 8, "c": 8}
+    listed = {s: sum(counts[s].values()) for s in counts}
+    for skipped in summary["skipped"]:
+        listed[skipped["split"]] += 1
+    assert listed == {"train": 16, "val": 3, "test": 6}  # 25 files: 6 test, 3 val
+    # Means over the training split only, R first; each image is one colour.
+    n = sum(counts["train"].values())
+    expected = {ch: sum(counts["train"][c] * BGR[c][i] for c in BGR) / n
+                for i, ch in enumerate("BGR")}
+    assert json.loads((out / "mean.json").read_text()) == pytest.approx(expected, abs=1e-9)
+    assert [s["path"].endswith("broken.jpg") for s in summary["skipped"]] == [True]
+    seen = 0
+    for split in ("train", "val", "test"):
+        with h5py.File(out / f"{split}.hdf5", "r") as db:
+            images, labels = db["images"][:], db["labels"][:]
+            assert images.shape[1:] == (16, 24, 3) and images.dtype == np.uint8
+            assert list(db["label_names"].asstr()[:]) == ["a", "b", "c"]
+            assert db.attrs["channel_order"] == "BGR" and db.attrs["split"] == split
+            for image, label in zip(images, labels):
+                assert (image == BGR["abc"[label]]).all()
+            seen += len(images)
+    assert seen == 24
+    assert sorted(p.name for p in out.iterdir()) == ["mean.json", "summary.json", "test.hdf5",
+                                                     "train.hdf5", "val.hdf5"]
+
+
+def test_build_refuses_to_overwrite_without_force(tmp_path):
+    dataset = make_colour_dataset(tmp_path / "ds", per_class=6)
+    out = tmp_path / "hdf5"
+    assert run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 16,
+                      "--test-size", 3, "--val-size", 3).returncode == 0
+    before = (out / "train.hdf5").read_bytes()
+    again = run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 20)
+    assert_clean_failure(again, 2, "train.hdf5 already exists", "--force")
+    assert (out / "train.hdf5").read_bytes() == before
+    forced = run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 20,
+                        "--test-size", 3, "--val-size", 3, "--force")
+    assert forced.returncode == 0, forced.stderr
+    with h5py.File(out / "train.hdf5") as db:
+        assert db["images"].shape[1:] == (20, 20, 3)
+
+
+def test_failed_rebuild_keeps_previous_outputs(tmp_path):
+    dataset = make_colour_dataset(tmp_path / "ds", per_class=6)
+    out = tmp_path / "hdf5"
+    assert run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 16,
+                      "--test-size", 3, "--val-size", 3).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for path in dataset.rglob("*.png"):
+        path.write_bytes(b"")  # every image now unreadable: the build fails mid-way
+    failed = run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 16,
+                        "--test-size", 3, "--val-size", 3, "--force")
+    assert_clean_failure(failed, 1, "could be read")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging folder left
+
+
+@pytest.mark.parametrize("script", ["train_alexnet.py", "crop_accuracy.py"])
+def test_missing_hdf5_folder_is_one_line(tmp_path, script):
+    result = run_script(script, "--hdf5", tmp_path / "nowhere", "--model", tmp_path / "m.keras")
+    assert_clean_failure(result, 2, "nowhere: HDF5 folder not found", "build_hdf5.py")
+
+
+def test_hdf5_without_expected_datasets_is_one_line(tmp_path):
+    with h5py.File(tmp_path / "test.hdf5", "w") as db:
+        db["features"] = np.zeros((3, 4))
+    result = run_script("crop_accuracy.py", "--hdf5", tmp_path, "--model", tmp_path / "m.keras")
+    assert_clean_failure(result, 2, "test.hdf5: no 'images' or 'labels' dataset")
+
+
+def test_alexnet_end_to_end(tmp_path):
+    dataset = make_colour_dataset(tmp_path / "ds", per_class=10, size=(44, 52))
+    out, model = tmp_path / "hdf5", tmp_path / "model" / "alexnet.keras"
+    built = run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 40,
+                       "--test-size", 6, "--val-size", 6)
+    assert built.returncode == 0, built.stderr
+    trained = run_script("train_alexnet.py", "--hdf5", out, "--model", model, "--size", 32,
+                         "--epochs", 2, "--batch-size", 6, "--fc-units", 256)
+    assert trained.returncode == 0, trained.stderr
+    info = json.loads(model.with_suffix(".json").read_text())
+    means = json.loads((out / "mean.json").read_text())
+    assert info["input"]["mean"] == pytest.approx([means["B"], means["G"], means["R"]])
+    assert info["input"]["crop"] == 32 and info["input"]["resize"] == "simple"
+    assert info["run"]["epochs_run"] == 2 and info["class_names"] == ["blue", "green", "red"]
+    history = json.loads((tmp_path / "model" / "alexnet_history.json").read_text())
+    assert len(history["val_loss"]) == 2
+    assert not (tmp_path / "model" / "alexnet_backup").exists()
+
+    evaluated = run_script("crop_accuracy.py", "--hdf5", out, "--model", model)
+    assert evaluated.returncode == 0, evaluated.stderr
+    results = json.loads((tmp_path / "model" / "alexnet_crop_accuracy.json").read_text())
+    assert results["images"] == 6
+    for view in ("single_view", "ten_crop"):
+        assert 0 <= results[view]["rank1"] <= 1 and "rank5" not in results[view]
+    assert "10-crop minus single view" in evaluated.stdout
+
+    image = next((dataset / "red").iterdir())
+    predicted = run_script("predict.py", "--model", model, "--image", image, "--no-annotate")
+    assert predicted.returncode == 0, predicted.stderr
+    assert predicted.stdout.split("\t")[1] in ("blue", "green", "red")
+
+    resumed = run_script("train_alexnet.py", "--hdf5", out, "--model", model, "--size", 32,
+                         "--batch-size", 6, "--resume")
+    assert_clean_failure(resumed, 2, "alexnet_backup: no interrupted run to resume")
+
+
+def test_resume_continues_an_interrupted_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    dataset = make_colour_dataset(tmp_path / "ds", per_class=8)
+    out, model = tmp_path / "hdf5", tmp_path / "alexnet.keras"
+    assert run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 36,
+                      "--test-size", 3, "--val-size", 3).returncode == 0
+    args = ["--hdf5", out, "--model", model, "--size", 32, "--batch-size", 6, "--fc-units", 64,
+            "--patience", 0]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    first = subprocess.Popen([sys.executable, str(ROOT / "train_alexnet.py"), *map(str, args),
+                              "--epochs", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+    metadata = tmp_path / "alexnet_backup" / "training_metadata.json"
+    deadline = time.monotonic() + 120
+    while not metadata.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)  # Ctrl-C after at least one completed epoch
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    done = json.loads(metadata.read_text())["epoch"]
+    assert 1 <= done < 100 and model.exists()  # best model so far already saved
+
+    resumed = run_script("train_alexnet.py", *args, "--epochs", done + 2, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming after epoch {done}" in resumed.stdout
+    history = json.loads((tmp_path / "alexnet_history.json").read_text())
+    assert len(history["loss"]) == done + 2
+    info = json.loads((tmp_path / "alexnet.json").read_text())
+    assert info["run"]["resumed_from_epoch"] == done and info["run"]["epochs_run"] == done + 2
+    assert not (tmp_path / "alexnet_backup").exists()

@@ -1,0 +1,103 @@
+"""Train AlexNet from the HDF5 files written by build_hdf5.py.
+
+Reads --hdf5/train.hdf5, val.hdf5 and mean.json. Every training image gives
+a random --size x --size patch (227 by default, from the stored 256x256),
+minus the training set's channel means, then random rotation, zoom, shift,
+shear and flips; validation images are resized to --size minus the means.
+Batches are read from disk a slice at a time in background threads, so the
+dataset never has to fit in memory. Adam, sparse categorical cross-entropy,
+EarlyStopping on validation loss (best weights kept).
+
+Writes the best model so far (atomically, after every improving epoch) with
+its JSON sidecar, so predict.py and crop_accuracy.py work on it, plus the
+class names, a loss/accuracy plot and the history as CSV and JSON. A run
+stopped by Ctrl-C or a crash continues from its last completed epoch with
+--resume (state kept in <model>_backup/ until the run ends).
+
+    python train_alexnet.py --hdf5 output/hdf5 --model output/alexnet.keras
+"""
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pyimagesearch.utils import cli
+from pyimagesearch.utils.errors import UserError, run_cli
+
+
+def parse_args(argv):
+    parser = cli.make_parser(__doc__)
+    data = parser.add_argument_group("data")
+    data.add_argument("--hdf5", default="output/hdf5",
+                      help="folder with train.hdf5, val.hdf5 and mean.json (default: %(default)s)")
+    data.add_argument("--size", type=int, default=227,
+                      help="crop size: the network's input width and height (default: %(default)s)")
+    data.add_argument("--seed", type=int, default=42, help="seed for patches, augmentation and "
+                      "Keras (default: %(default)s)")
+    data.add_argument("--workers", type=int, default=2,
+                      help="threads preparing batches (default: %(default)s)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--reg", type=float, default=0.0002, help="L2 weight decay (default: %(default)s)")
+    model.add_argument("--fc-units", type=int, default=4096,
+                       help="width of the two fully connected layers; smaller for quick "
+                            "experiments (default: %(default)s)")
+    train = cli.add_training_arguments(parser, epochs=75, batch_size=64, lr=1e-3, patience=10)
+    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                       help="random horizontal flips (default: on)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from its last completed epoch")
+    cli.add_output_arguments(parser, "alexnet")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cli.check_positive(args, "size", "epochs", "batch-size", "lr", "workers", "fc-units")
+    from pyimagesearch.io.hdf5file import hdf5_file, load_means
+    train_path, val_path = hdf5_file(args.hdf5, "train"), hdf5_file(args.hdf5, "val")
+    means = load_means(args.hdf5)
+    # TensorFlow takes seconds to import, so it comes after the cheap checks.
+    import keras
+
+    from pyimagesearch import training
+    from pyimagesearch.hdf5training import fit_from_hdf5
+    from pyimagesearch.io.hdf5sequence import HDF5Sequence
+    from pyimagesearch.nn.conv import AlexNet
+    from pyimagesearch.preprocessing import MeanPreprocessor, PatchPreprocessor, SimplePreprocessor
+    from pyimagesearch.preprocessing.augmentation import image_augmentation
+
+    outputs = training.OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    mean = MeanPreprocessor(means["R"], means["G"], means["B"])
+    patch = PatchPreprocessor(args.size, args.size, seed=args.seed)
+    aug = image_augmentation(rotation=20, zoom=0.15, shift=0.2, shear=0.15, flip=args.flip,
+                             seed=args.seed)
+    train = HDF5Sequence(train_path, args.batch_size, preprocessors=[patch, mean], aug=aug,
+                         shuffle=True, seed=args.seed, workers=args.workers)
+    val = HDF5Sequence(val_path, args.batch_size, workers=args.workers,
+                       preprocessors=[SimplePreprocessor(args.size, args.size), mean])
+    stored = train.source.images.shape[1:3]
+    if min(stored) < args.size:
+        raise UserError(f"{train_path}: images are {stored[1]}x{stored[0]}, smaller than the "
+                        f"--size {args.size} crops; rebuild with a larger build_hdf5.py --size")
+    if train.class_names is None or val.class_names != train.class_names:
+        raise UserError(f"{val_path}: its label_names differ from {train_path}'s; build both "
+                        "with one build_hdf5.py run")
+    if args.batch_size > train.num_images:
+        raise UserError(f"--batch-size {args.batch_size} is larger than the {train.num_images} "
+                        "training images; pass a smaller --batch-size")
+    model = AlexNet.build(args.size, args.size, 3, len(train.class_names), reg=args.reg,
+                          fc_units=args.fc_units)
+    # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
+    spec = training.input_spec_for(args.size, args.size, resize="simple",
+                                   mean=[means["B"], means["G"], means["R"]])
+    spec.update(scale=1.0, crop=args.size)
+    fit_from_hdf5(model, train, val, keras.optimizers.Adam(learning_rate=args.lr), outputs, spec,
+                  train.class_names, epochs=args.epochs, patience=args.patience,
+                  resume=args.resume, architecture="alexnet", run_args=vars(args), seed=args.seed)
+    train.close()
+    val.close()
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
