@@ -37,6 +37,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
+    cli.check_split_sizes(args)
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras

@@ -74,7 +74,9 @@ def expand_image_args(items):
     paths = []
     for item in items:
         if os.path.isdir(item):
-            paths.extend(list_images(item)[0])
+            # "filename" labels keep images lying directly in the folder;
+            # the labels themselves are not needed here.
+            paths.extend(list_images(item, label_from="filename")[0])
         elif os.path.isfile(item):
             paths.append(item)
         elif glob.has_magic(item):

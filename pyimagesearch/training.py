@@ -23,6 +23,7 @@ from .datasets.folder import check_classes, encode_labels, report_skipped
 from .preprocessing import AspectAwarePreprocessor, SimplePreprocessor
 from .preprocessing.modelinput import to_model_input
 from .utils.atomic import atomic_path, write_json
+from .utils.cli import split_size
 from .utils.errors import UserError
 from .utils.modelinfo import save_model_info
 from .utils.reports import evaluate_predictions, save_confusion_matrix
@@ -42,18 +43,6 @@ class Split:
     test_paths: list
 
 
-def split_size(value, name):
-    """A split size is a fraction in (0, 1) or a whole count >= 1."""
-    if value is None:
-        return None
-    if 0 < value < 1:
-        return float(value)
-    if value >= 1 and float(value).is_integer():
-        return int(value)
-    raise UserError(f"--{name} must be a fraction between 0 and 1 or a whole number of "
-                    f"images, got {value}")
-
-
 def load_split(dataset, paths, listed_labels, width, height, resize="simple",
                label_from="folder", seed=42, test_size=0.25, val_size=0.1, workers=None):
     """Load the images `find_dataset(dataset)` listed, as uint8, and split
@@ -70,7 +59,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
     loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], label_from=label_from,
                                  workers=workers)
     start = time.perf_counter()
-    data, labels = loader.load(paths, verbose=1)
+    data, labels = loader.load(paths, verbose=1, labels=listed_labels)
     seconds = time.perf_counter() - start
     report_skipped(loader.skipped, len(paths))
     for name in sorted(set(listed_labels) - set(labels)):
@@ -87,10 +76,14 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
         train_idx, test_idx = train_test_split(index, test_size=test_size, random_state=seed)
         val_idx = np.array([], dtype=int)
         if val_size:
-            counts = np.bincount(y[train_idx])
-            stratify = y[train_idx] if counts.min() >= 2 else None
-            train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
-                                                  random_state=seed, stratify=stratify)
+            try:
+                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
+                                                      random_state=seed, stratify=y[train_idx])
+            except ValueError:
+                # Too few images for one of each class in validation: a
+                # plain random split still gives EarlyStopping a signal.
+                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
+                                                      random_state=seed)
     except ValueError as exc:
         raise UserError(f"cannot split {len(data)} images with --test-size {test_size} and "
                         f"--val-size {val_size}: {exc}") from None

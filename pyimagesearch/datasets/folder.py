@@ -19,11 +19,26 @@ def find_dataset(root, label_from="folder", seed=None):
     if not os.path.isdir(root):
         raise UserError(f"{root}: is a file, not a folder ({LAYOUT_HINT})")
     paths, labels = list_images(root, label_from=label_from, seed=seed)
+    if label_from == "folder":
+        warn_about_layout(root, set(labels))
     if not paths:
         raise UserError(f"{root}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}; "
                         f"{LAYOUT_HINT})")
     check_classes(root, labels, label_from)
     return paths, labels
+
+
+def warn_about_layout(root, classes):
+    """Say which files and folders the folder layout leaves out, and why."""
+    entries = [e for e in os.scandir(root) if not e.name.startswith(".")]
+    loose = [e.name for e in entries if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)]
+    if loose:
+        print(f"warning: {len(loose)} images lie directly in {root} (e.g. {loose[0]}) and are left "
+              "out: put them in a class folder", file=sys.stderr)
+    for entry in entries:
+        if entry.is_dir() and entry.name not in classes:
+            print(f"warning: class folder {entry.path} holds no images and is left out",
+                  file=sys.stderr)
 
 
 def check_classes(root, labels, label_from="folder"):

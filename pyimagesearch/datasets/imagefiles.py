@@ -25,13 +25,15 @@ class UnreadableImage(Exception):
 
 
 def list_images(root, label_from="folder", seed=None):
-    """Return (paths, labels) for every image file under `root`.
+    """Return (paths, labels) for every image file under `root`, recursively.
 
-    Paths are sorted and then, if `seed` is not None, shuffled with
-    `random.seed(seed); random.shuffle(...)`: the protocol of the original
-    tutorial, so the same seed gives the same split as its published results.
-    `label_from` is "folder" (name of the parent folder) or "filename" (the
-    part of the file name before the first ".", e.g. Kaggle's `cat.0.jpg`).
+    With `label_from="folder"` the label is the class folder directly under
+    `root` (images in nested sub-folders belong to their top-level class
+    folder; files lying in `root` itself have no class and are left out).
+    With "filename" it is the part of the file name before the first ".",
+    as in Kaggle's `cat.0.jpg`. Paths are sorted and then, if `seed` is not
+    None, shuffled with `random.seed(seed); random.shuffle(...)`: the
+    original tutorial's protocol, so a seed gives the tutorial's split.
     Hidden files and folders are ignored; symlinked folders are followed
     once each, so a symlink loop cannot recurse forever.
     """
@@ -46,21 +48,19 @@ def list_images(root, label_from="folder", seed=None):
             continue
         seen_dirs.add(real)
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS):
-                paths.append(os.path.join(dirpath, name))
+        if label_from == "folder" and os.path.samefile(dirpath, root):
+            continue
+        paths.extend(os.path.join(dirpath, name) for name in filenames
+                     if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS))
     paths.sort()
     if seed is not None:
         random.seed(seed)
         random.shuffle(paths)
-    labels = [label_for(p, label_from) for p in paths]
-    return paths, labels
-
-
-def label_for(path, label_from="folder"):
     if label_from == "filename":
-        return os.path.basename(path).split(".")[0]
-    return os.path.basename(os.path.dirname(path))
+        labels = [os.path.basename(p).split(".")[0] for p in paths]
+    else:
+        labels = [os.path.relpath(p, root).split(os.sep)[0] for p in paths]
+    return paths, labels
 
 
 def _reduced_flag(stored_size, min_size):

@@ -1,16 +1,19 @@
+import os
+
 import numpy as np
 from tqdm import tqdm
 
 from ..utils.parallel import imap_ordered
-from .imagefiles import MAX_PIXELS, UnreadableImage, label_for, read_image
+from .imagefiles import MAX_PIXELS, UnreadableImage, read_image
 
 
 class SimpleDatasetLoader:
     """Decode a list of image paths into one uint8 array plus their labels.
 
     `load(paths)` returns `(data, labels)`: data is (N, H, W, 3) uint8 in BGR
-    order after the preprocessors, labels the parent-folder (or file-name)
-    label of each kept image. Unusable files are skipped, not fatal: after a
+    order after the preprocessors; labels are the kept images' parent-folder
+    names as in the book (file-name prefixes with label_from="filename"), or
+    the given `labels` of the kept images. Unusable files are skipped, not fatal: after a
     load, `skipped` lists `(path, reason)` for each and `paths` the kept ones,
     in the order of `data`.
     """
@@ -40,17 +43,21 @@ class SimpleDatasetLoader:
             image = preprocessor.preprocess(image)
         return image, None
 
-    def load(self, image_paths, verbose=-1):
+    def load(self, image_paths, verbose=-1, labels=None):
         """`verbose` > 0 shows a progress bar with images/s (the book printed
         a line every `verbose` images); -1, the default, is silent."""
         image_paths = list(image_paths)
+        if labels is None:
+            labels = [os.path.basename(p).split(".")[0] if self.label_from == "filename"
+                      else os.path.basename(os.path.dirname(p)) for p in image_paths]
+        kept_labels = []
         self.skipped, self.paths = [], []
         data = None
         count = 0
         results = imap_ordered(self._load_one, image_paths, workers=self.workers)
         bar = tqdm(results, total=len(image_paths), unit="img", desc="loading",
                    disable=verbose is None or verbose <= 0, leave=False)
-        for path, (image, reason) in zip(image_paths, bar):
+        for path, label, (image, reason) in zip(image_paths, labels, bar):
             if image is None:
                 self.skipped.append((path, reason))
                 continue
@@ -64,9 +71,9 @@ class SimpleDatasetLoader:
                     "add a resizing preprocessor (SimplePreprocessor or AspectAwarePreprocessor)")
             data[count] = image
             self.paths.append(path)
+            kept_labels.append(label)
             count += 1
         bar.close()
-        labels = np.array([label_for(p, self.label_from) for p in self.paths])
         if data is None:
-            return np.empty((0,), dtype=np.uint8), labels
-        return data[:count], labels
+            return np.empty((0,), dtype=np.uint8), np.array(kept_labels)
+        return data[:count], np.array(kept_labels)

@@ -3,6 +3,8 @@ name everywhere (--dataset, --model, --seed, ...)."""
 
 import argparse
 
+from .errors import UserError
+
 
 def make_parser(doc):
     return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,8 +58,25 @@ def add_output_arguments(parser, name):
 
 
 def check_positive(args, *names):
-    from .errors import UserError
     for name in names:
         value = getattr(args, name.replace("-", "_"))
         if value is None or value <= 0:
             raise UserError(f"--{name} must be a positive number, got {value}")
+
+
+def split_size(value, name):
+    """A split size is a fraction in (0, 1) or a whole count >= 1."""
+    if value is None:
+        return None
+    if 0 < value < 1:
+        return float(value)
+    if value >= 1 and float(value).is_integer():
+        return int(value)
+    raise UserError(f"--{name} must be a fraction between 0 and 1 or a whole number of "
+                    f"images, got {value}")
+
+
+def check_split_sizes(args):
+    split_size(args.test_size, "test-size")
+    if args.val_size:
+        split_size(args.val_size, "val-size")

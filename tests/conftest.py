@@ -1,0 +1,69 @@
+"""Shared test helpers: tiny generated datasets and a way to run the scripts."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Colours in BGR order; each class is a noisy image dominated by one colour,
+# with a random rectangle, so a few epochs of training separate them.
+CLASS_COLOURS = {"blue": (200, 40, 40), "green": (40, 200, 40), "red": (40, 40, 200)}
+
+
+def make_image(colour, size=(40, 48), rng=None):
+    rng = rng or np.random.default_rng(0)
+    h, w = size
+    image = np.clip(np.array(colour, dtype=np.int16) + rng.integers(-30, 31, (h, w, 3)), 0, 255)
+    image = image.astype(np.uint8)
+    x0, y0 = rng.integers(0, w // 2), rng.integers(0, h // 2)
+    cv2.rectangle(image, (int(x0), int(y0)), (int(x0) + w // 3, int(y0) + h // 3),
+                  tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
+    return image
+
+
+def make_colour_dataset(root, per_class=12, size=(40, 48), ext=".png", seed=0, classes=None):
+    """Write <root>/<class>/<class>_<i><ext> images; return the root."""
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    for name in classes or CLASS_COLOURS:
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            cv2.imwrite(str(root / name / f"{name}_{i:03d}{ext}"),
+                        make_image(CLASS_COLOURS[name], size, rng))
+    return root
+
+
+@pytest.fixture
+def colour_dataset(tmp_path):
+    return make_colour_dataset(tmp_path / "dataset")
+
+
+def run_script(script, *args, timeout=300, cwd=None):
+    """Run one of the repository's scripts as a user would; return the
+    CompletedProcess (text mode, stdout and stderr captured)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], check=False,
+                          capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd or ROOT, env=env)
+
+
+def assert_clean_failure(result, code, *fragments):
+    """A user mistake: the expected exit code, no traceback, and an error line
+    that names what is wrong."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], error_lines[0]
+
+
+needs_shared = pytest.mark.skipif(not (SHARED_DATA / "animals").is_dir(),
+                                  reason="../shared/data is not available")

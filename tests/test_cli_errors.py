@@ -1,0 +1,43 @@
+"""Wrong usage gets one line naming the problem and exit code 2, never a
+traceback; these all fail before TensorFlow is even imported."""
+
+import cv2
+import numpy as np
+import pytest
+from conftest import assert_clean_failure, make_colour_dataset, run_script
+
+
+@pytest.mark.parametrize("script", ["train_simple_nn.py", "train_vgg.py"])
+def test_missing_dataset(script, tmp_path):
+    result = run_script(script, "--dataset", tmp_path / "missing")
+    assert_clean_failure(result, 2, "missing", "not found")
+
+
+def test_dataset_is_a_file(tmp_path):
+    path = tmp_path / "file.jpg"
+    path.write_bytes(b"x")
+    assert_clean_failure(run_script("train_vgg.py", "--dataset", path), 2, "is a file")
+
+
+def test_empty_dataset(tmp_path):
+    (tmp_path / "cats").mkdir()
+    assert_clean_failure(run_script("train_simple_nn.py", "--dataset", tmp_path), 2, "no images found")
+
+
+def test_one_class_only(tmp_path):
+    (tmp_path / "cats").mkdir()
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "cats" / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    assert_clean_failure(run_script("train_vgg.py", "--dataset", tmp_path), 2, "at least 2", "cats")
+
+
+@pytest.mark.parametrize("value", ["1.5", "0", "-0.2"])
+def test_test_size_out_of_range(value, colour_dataset):
+    result = run_script("train_simple_nn.py", "--dataset", colour_dataset, "--test-size", value)
+    assert_clean_failure(result, 2, "--test-size", value)
+
+
+def test_batch_size_larger_than_training_set(tmp_path):
+    dataset = make_colour_dataset(tmp_path / "d", per_class=6, size=(8, 8))
+    result = run_script("train_simple_nn.py", "--dataset", dataset, "--batch-size", 500, "--size", 8)
+    assert_clean_failure(result, 2, "--batch-size 500")

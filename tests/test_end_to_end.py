@@ -1,0 +1,97 @@
+"""Train through the real command-line scripts on a tiny generated dataset,
+then classify new images with predict.py."""
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import CLASS_COLOURS, assert_clean_failure, make_colour_dataset, make_image, run_script
+
+
+@pytest.fixture(scope="module")
+def trained_mlp(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mlp")
+    dataset = make_colour_dataset(tmp / "dataset", per_class=20)
+    model = tmp / "out" / "simple_nn.keras"
+    result = run_script("train_simple_nn.py", "--dataset", dataset, "--model", model, "--size", 8,
+                        "--epochs", 40, "--lr", 0.1, "--batch-size", 8, "--patience", 0)
+    assert result.returncode == 0, result.stderr
+    return tmp, model, result
+
+
+def test_training_writes_every_output_and_a_complete_sidecar(trained_mlp):
+    _, model, result = trained_mlp
+    out = model.parent
+    for name in ("simple_nn.keras", "simple_nn.json", "simple_nn_labels.json", "simple_nn_plot.png",
+                 "simple_nn_history.csv", "simple_nn_history.json", "simple_nn_confusion.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not [p for p in out.iterdir() if ".tmp-" in p.name]  # no temporary files left
+    info = json.loads((out / "simple_nn.json").read_text())
+    assert info["class_names"] == sorted(CLASS_COLOURS)
+    assert info["input"]["width"] == 8 and info["input"]["flatten"] is True
+    assert info["input"]["channel_order"] == "BGR"
+    run = info["run"]
+    assert run["epochs_run"] == 40 and run["arguments"]["epochs"] == 40
+    assert run["test_images"] == 15 and run["train_images"] + run["val_images"] == 45
+    assert run["test_accuracy"] >= 0.9  # colours are easy; a broken pipeline gets ~0.33
+    assert set(run["classification_report"]) >= set(CLASS_COLOURS)
+    assert json.loads((out / "simple_nn_labels.json").read_text()) == sorted(CLASS_COLOURS)
+    with open(out / "simple_nn_history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 40
+    assert "accuracy" in result.stdout and "test accuracy" in result.stdout
+
+
+def test_predict_classifies_unseen_images_from_a_folder(trained_mlp, tmp_path):
+    _, model, _ = trained_mlp
+    rng = np.random.default_rng(123)
+    for name, colour in CLASS_COLOURS.items():
+        cv2.imwrite(str(tmp_path / f"new_{name}.jpg"), make_image(colour, (60, 50), rng))
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    result = run_script("predict.py", "--model", model, "--image", tmp_path, "--top-k", 2,
+                        "--output", tmp_path / "annotated", "--csv", tmp_path / "pred.csv")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in result.stdout.strip().splitlines()]
+    assert len(rows) == 3
+    for path, label1, prob1, label2, prob2 in rows:
+        assert path.endswith(f"new_{label1}.jpg")
+        assert 0 <= float(prob2) <= float(prob1) <= 1
+    assert "skipped" in result.stderr and "broken.jpg" in result.stderr
+    assert len(list((tmp_path / "annotated").iterdir())) == 3
+    with open(tmp_path / "pred.csv") as f:
+        assert [r["label1"] for r in csv.DictReader(f)] == [r[1] for r in rows]
+
+
+def test_train_vgg_in_process_with_legacy_model_name(tmp_path, capsys):
+    import train_vgg
+
+    dataset = make_colour_dataset(tmp_path / "dataset", per_class=8, size=(20, 20))
+    code = train_vgg.main(["--dataset", str(dataset), "--model", str(tmp_path / "vgg.model"),
+                           "--label-bin", str(tmp_path / "lb.pickle"), "--size", "16",
+                           "--epochs", "2", "--batch-size", "4", "--no-flip"])
+    assert code is None
+    printed = capsys.readouterr().out
+    assert "writing" in printed and "vgg.keras" in printed
+    info = json.loads((tmp_path / "vgg.json").read_text())
+    assert info["run"]["architecture"] == "smallvggnet" and info["run"]["epochs_run"] == 2
+    assert info["input"]["flatten"] is False and info["input"]["width"] == 16
+    assert json.loads((tmp_path / "lb.json").read_text()) == sorted(CLASS_COLOURS)
+    assert not (tmp_path / "vgg.model").exists() and not (tmp_path / "lb.pickle").exists()
+
+    import keras
+    model = keras.models.load_model(tmp_path / "vgg.keras", safe_mode=True)
+    assert model.output_shape == (None, 3)
+
+
+def test_predict_refuses_a_file_that_is_not_a_model(tmp_path, colour_dataset):
+    fake = tmp_path / "fake.keras"
+    fake.write_text("hello")
+    result = run_script("predict.py", "--model", fake, "--image", colour_dataset)
+    assert_clean_failure(result, 2, "fake.keras", "not a Keras")
+
+
+def test_predict_with_missing_image(trained_mlp, tmp_path):
+    _, model, _ = trained_mlp
+    result = run_script("predict.py", "--model", model, "--image", tmp_path / "nope.jpg")
+    assert_clean_failure(result, 2, "nope.jpg", "not found")
