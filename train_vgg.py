@@ -30,6 +30,9 @@ def parse_args(argv):
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="random horizontal flips; --no-flip for digits, text and other "
                             "data whose mirror image is another class (default: on)")
+    train.add_argument("--mirror-test", action=argparse.BooleanOptionalAction, default=False,
+                       help="evaluate on each test image and its mirror image, averaged "
+                            "(only sensible with --flip; default: off)")
     cli.add_output_arguments(parser, "smallvggnet")
     return parser.parse_args(argv)
 
@@ -63,7 +66,7 @@ def main(argv=None):
         input_spec=training.input_spec_for(args.size, args.size, resize=args.resize),
         outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
         augmentation=image_augmentation(flip=args.flip, seed=args.seed), seed=args.seed,
-        architecture="smallvggnet", run_args=vars(args))
+        architecture="smallvggnet", run_args=vars(args), mirror_average=args.mirror_test)
 
 
 if __name__ == "__main__":

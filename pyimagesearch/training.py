@@ -174,7 +174,8 @@ class OutputPaths:
 
 
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,
-                     patience=10, augmentation=None, seed=42, architecture=None, run_args=None):
+                     patience=10, augmentation=None, seed=42, architecture=None, run_args=None,
+                     mirror_average=False):
     """Compile, train with EarlyStopping on validation loss, evaluate on the
     test split and write the model, sidecar, labels, plots and logs.
 
@@ -206,8 +207,9 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
     with atomic_path(outputs.history_csv) as csv_tmp:
         callbacks.append(keras.callbacks.CSVLogger(csv_tmp))
         start = time.perf_counter()
+        # shuffle=False: the tf.data pipeline already reshuffles every epoch.
         history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                            verbose=2)
+                            shuffle=False, verbose=2)
         train_seconds = time.perf_counter() - start
     epochs_run = len(history.history["loss"])
     best_epoch = (int(np.argmin(history.history["val_loss"])) + 1) if has_val else epochs_run
@@ -219,6 +221,13 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
     print("[INFO] evaluating on the test split...")
     test_ds = make_dataset(split.x_test, split.y_test, max(batch_size, 128), input_spec)
     probs = model.predict(test_ds, verbose=0)
+    if mirror_average:
+        # Average each test image's prediction with its mirror image's: the
+        # model was trained on both, so two views cut the variance for free.
+        mirrored = make_dataset(split.x_test[:, :, ::-1], split.y_test, max(batch_size, 128),
+                                input_spec)
+        probs = (probs + model.predict(mirrored, verbose=0)) / 2
+        print("[INFO] test predictions average each image and its mirror image")
     y_pred = probs.argmax(axis=1)
     report_text, report, accuracy = evaluate_predictions(split.y_test, y_pred, split.class_names)
     print(report_text)
@@ -237,6 +246,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
         "test_images": len(split.x_test),
         "train_seconds": round(train_seconds, 1),
         "test_accuracy": accuracy,
+        "test_mirror_average": mirror_average,
         "classification_report": report,
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
