@@ -44,11 +44,12 @@ def main(argv=None):
                                 label_from=args.labels, seed=args.seed, test_size=args.test_size,
                                 val_size=args.val_size, workers=args.workers)
     model = MLP.build(input_dim=args.size * args.size * 3, classes=len(split.class_names))
-    training.fit_and_evaluate(
+    run = training.fit_and_evaluate(
         model, split, keras.optimizers.SGD(learning_rate=args.lr),
         input_spec=training.input_spec_for(args.size, args.size, flatten=True, resize=args.resize),
         outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
         seed=args.seed, architecture="mlp", run_args=vars(args))
+    return 130 if run["interrupted"] else 0
 
 
 if __name__ == "__main__":

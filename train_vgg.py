@@ -61,12 +61,13 @@ def main(argv=None):
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         args.lr, decay_steps=1, decay_rate=args.lr / args.epochs)
     optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=args.momentum)
-    training.fit_and_evaluate(
+    run = training.fit_and_evaluate(
         model, split, optimizer,
         input_spec=training.input_spec_for(args.size, args.size, resize=args.resize),
         outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
         augmentation=image_augmentation(flip=args.flip, seed=args.seed), seed=args.seed,
         architecture="smallvggnet", run_args=vars(args), mirror_average=args.mirror_test)
+    return 130 if run["interrupted"] else 0
 
 
 if __name__ == "__main__":

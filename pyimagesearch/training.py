@@ -207,12 +207,25 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
     with atomic_path(outputs.history_csv) as csv_tmp:
         callbacks.append(keras.callbacks.CSVLogger(csv_tmp))
         start = time.perf_counter()
-        # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                            shuffle=False, verbose=2)
+        interrupted = False
+        try:
+            # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+            model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
+                      shuffle=False, verbose=2)
+        except KeyboardInterrupt:
+            # Ctrl-C (or SIGTERM, see run_cli) ends training, not the run:
+            # the completed epochs are evaluated and saved like a full run.
+            if not monitor.history.get("loss"):
+                raise
+            interrupted = True
+            print("\n[NOTE] interrupted: evaluating and saving the best completed epoch",
+                  file=sys.stderr)
+            if early is not None and early.best_weights is not None:
+                model.set_weights(early.best_weights)
         train_seconds = time.perf_counter() - start
-    epochs_run = len(history.history["loss"])
-    best_epoch = (int(np.argmin(history.history["val_loss"])) + 1) if has_val else epochs_run
+    history = monitor.history
+    epochs_run = len(history["loss"])
+    best_epoch = (int(np.argmin(history["val_loss"])) + 1) if has_val else epochs_run
     stopped = bool(early is not None and early.stopped_epoch > 0)
     print(f"[INFO] trained {epochs_run} epochs in {train_seconds:.0f}s; "
           + (f"EarlyStopping stopped at epoch {epochs_run}, " if stopped else "")
@@ -241,6 +254,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
         "early_stopped": stopped,
+        "interrupted": interrupted,
         "train_images": n_train,
         "val_images": len(split.x_val),
         "test_images": len(split.x_test),

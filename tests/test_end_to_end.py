@@ -70,7 +70,7 @@ def test_train_vgg_in_process_with_legacy_model_name(tmp_path, capsys):
     code = train_vgg.main(["--dataset", str(dataset), "--model", str(tmp_path / "vgg.model"),
                            "--label-bin", str(tmp_path / "lb.pickle"), "--size", "16",
                            "--epochs", "2", "--batch-size", "4", "--no-flip"])
-    assert code is None
+    assert code == 0
     printed = capsys.readouterr().out
     assert "writing" in printed and "vgg.keras" in printed
     info = json.loads((tmp_path / "vgg.json").read_text())

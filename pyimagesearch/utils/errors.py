@@ -1,3 +1,4 @@
+import signal
 import sys
 
 
@@ -15,7 +16,11 @@ class UserError(Exception):
 
 def run_cli(main, argv=None):
     """Call `main(argv)` and turn user errors into one line on stderr plus an
-    exit code; return the code for sys.exit. Bugs still show a traceback."""
+    exit code; return the code for sys.exit. Bugs still show a traceback.
+
+    SIGTERM is turned into KeyboardInterrupt, so `kill` cleans up exactly
+    like Ctrl-C (temporary files removed, completed outputs kept)."""
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         return main(argv) or 0
     except UserError as exc:
@@ -30,3 +35,7 @@ def run_cli(main, argv=None):
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error:{where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
