@@ -87,9 +87,10 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
     checkpoint = BestModelCheckpoint(outputs.model, on_save=save_sidecar,
                                      best=best_so_far(outputs.history_json, start_epoch)
                                      if start_epoch else math.inf)
+    monitor = TrainingMonitor(outputs.plot, json_path=outputs.history_json, start_at=start_epoch,
+                              title=f"{name}: loss and accuracy")
     callbacks = [
-        TrainingMonitor(outputs.plot, json_path=outputs.history_json, start_at=start_epoch,
-                        title=f"{name}: loss and accuracy"),
+        monitor,
         keras.callbacks.CSVLogger(outputs.history_csv, append=start_epoch > 0),
         checkpoint,
     ]
@@ -111,17 +112,19 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
         with atomic_path(outputs.model) as tmp:
             model.save(tmp)
     epochs_run = start_epoch + len(history.history.get("loss", []))
+    val_losses = monitor.history.get("val_loss", [])  # includes the epochs before a resume
+    best_epoch = min(range(len(val_losses)), key=val_losses.__getitem__) + 1 if val_losses else None
     run = run_info({
         "epochs_requested": epochs, "epochs_run": epochs_run,
-        "best_epoch": checkpoint.best_epoch, "best_val_loss": checkpoint.best,
+        "best_epoch": best_epoch, "best_val_loss": min(val_losses, default=None),
         "early_stopped": bool(early is not None and early.stopped_epoch > 0),
         "resumed_from_epoch": start_epoch or None, "train_seconds": round(seconds, 1),
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     })
     write_json(outputs.labels, list(class_names))
     save_model_info(outputs.model, class_names, input_spec, run)
-    print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch "
-          f"{checkpoint.best_epoch} (val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
+    print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch {best_epoch} "
+          f"(val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
     for label, path in (("model", outputs.model), ("sidecar", outputs.sidecar),
                         ("labels", outputs.labels), ("plot", outputs.plot),
                         ("history CSV", outputs.history_csv), ("history JSON", outputs.history_json)):
