@@ -20,10 +20,10 @@ from sklearn.model_selection import train_test_split
 from .callbacks import TrainingMonitor
 from .datasets import CHANNEL_ORDER, SimpleDatasetLoader
 from .datasets.folder import check_classes, encode_labels, report_skipped
+from .datasets.split import split_size
 from .preprocessing import AspectAwarePreprocessor, SimplePreprocessor
 from .preprocessing.modelinput import to_model_input
 from .utils.atomic import atomic_path, write_json
-from .utils.cli import split_size
 from .utils.errors import UserError
 from .utils.modelinfo import save_model_info
 from .utils.reports import evaluate_predictions, save_confusion_matrix
@@ -55,7 +55,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
     the test split never influences training.
     """
     test_size = split_size(test_size, "test-size")
-    val_size = split_size(val_size, "val-size") if val_size else None
+    val_size = split_size(val_size, "val-size")
     loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], label_from=label_from,
                                  workers=workers)
     start = time.perf_counter()

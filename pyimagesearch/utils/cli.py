@@ -3,6 +3,7 @@ name everywhere (--dataset, --model, --seed, ...)."""
 
 import argparse
 
+from ..datasets.split import split_size
 from .errors import UserError
 
 
@@ -64,19 +65,7 @@ def check_positive(args, *names):
             raise UserError(f"--{name} must be a positive number, got {value}")
 
 
-def split_size(value, name):
-    """A split size is a fraction in (0, 1) or a whole count >= 1."""
-    if value is None:
-        return None
-    if 0 < value < 1:
-        return float(value)
-    if value >= 1 and float(value).is_integer():
-        return int(value)
-    raise UserError(f"--{name} must be a fraction between 0 and 1 or a whole number of "
-                    f"images, got {value}")
-
-
 def check_split_sizes(args):
-    split_size(args.test_size, "test-size")
-    if args.val_size:
-        split_size(args.val_size, "val-size")
+    if not split_size(args.test_size, "test-size"):
+        raise UserError(f"--test-size must be above 0, got {args.test_size}")
+    split_size(args.val_size, "val-size")
