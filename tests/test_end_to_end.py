@@ -95,3 +95,17 @@ def test_predict_with_missing_image(trained_mlp, tmp_path):
     _, model, _ = trained_mlp
     result = run_script("predict.py", "--model", model, "--image", tmp_path / "nope.jpg")
     assert_clean_failure(result, 2, "nope.jpg", "not found")
+
+
+def test_predict_with_a_size_that_does_not_fit_the_model(trained_mlp, colour_dataset):
+    _, model, _ = trained_mlp
+    result = run_script("predict.py", "--model", model, "--image", colour_dataset, "--width", 16)
+    assert_clean_failure(result, 2, "expects input", "--width")
+
+
+def test_predict_with_labels_of_another_model(trained_mlp, colour_dataset, tmp_path):
+    _, model, _ = trained_mlp
+    labels = tmp_path / "labels.json"
+    labels.write_text('["a", "b"]')
+    result = run_script("predict.py", "--model", model, "--image", colour_dataset, "--label-bin", labels)
+    assert_clean_failure(result, 2, "3 outputs", "2 classes")
