@@ -40,6 +40,8 @@ class Split:
     x_test: np.ndarray
     y_test: np.ndarray
     class_names: list
+    train_paths: list
+    val_paths: list
     test_paths: list
 
 
@@ -89,7 +91,8 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
                         f"--val-size {val_size}: {exc}") from None
     kept_paths = loader.paths
     return Split(data[train_idx], y[train_idx], data[val_idx], y[val_idx], data[test_idx],
-                 y[test_idx], class_names, [kept_paths[i] for i in test_idx])
+                 y[test_idx], class_names, *([kept_paths[i] for i in idx]
+                                             for idx in (train_idx, val_idx, test_idx)))
 
 
 def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
