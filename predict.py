@@ -47,6 +47,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.top_k < 1 or args.batch_size < 1:
         raise UserError("--top-k and --batch-size must be at least 1")
+    if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
+        from pyimagesearch.transfer.predict import classify_images
+        return classify_images(args)
     from pyimagesearch.inference import expand_image_args
     paths = expand_image_args(args.image)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.

@@ -1,0 +1,92 @@
+"""Turn every image of a folder dataset into a feature vector with an
+ImageNet backbone (no classifier head, global average pooling) and store the
+vectors in HDF5, ready for train_model.py.
+
+Reads <dataset>/<class>/<images> (unreadable files are skipped and named),
+shuffles the list with --seed, resizes each image to the backbone's input
+size and applies that backbone's own preprocess_input. Writes --output with
+`features` (N, D) float32, `labels`, `label_names` and `paths` (the file of
+every row), and the backbone, weights, alpha and input size as attributes.
+Images are decoded in worker threads while the backbone runs.
+
+    python extract_features.py --dataset animals --output output/features.hdf5 \\
+        --backbone mobilenet --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5 --alpha 0.25
+"""
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pyimagesearch.datasets.folder import encode_labels, find_dataset, report_skipped
+from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
+from pyimagesearch.utils import cli
+from pyimagesearch.utils.errors import run_cli
+
+
+def parse_args(argv):
+    parser = cli.make_parser(__doc__)
+    cli.add_dataset_arguments(parser, split=False)
+    model = parser.add_argument_group("backbone")
+    model.add_argument("--backbone", choices=list(BACKBONES), default="resnet50",
+                       help="keras.applications model, without its top (default: %(default)s)")
+    model.add_argument("--weights", default="imagenet",
+                       help="an .h5 weights file for the backbone without its top; 'imagenet' asks "
+                            "Keras to download them (needs network); 'none' gives random weights, "
+                            "for tests (random MobileNets give near-constant features; a random "
+                            "resnet50 does not) (default: %(default)s)")
+    model.add_argument("--alpha", type=float, default=None,
+                       help="width multiplier of the MobileNet backbones (default: 1.0)")
+    model.add_argument("--size", type=int, default=None,
+                       help="input width and height (default: the backbone's, 224 for most); "
+                            "a larger input can help, see benchmarks/RESULTS_transfer.md")
+    model.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                       help="average each image's features with its mirror image's; twice the "
+                            "backbone work, fewer test errors (default: on)")
+    run = parser.add_argument_group("extraction")
+    run.add_argument("-b", "--batch-size", type=int, default=32,
+                     help="images per backbone call (default: %(default)s)")
+    run.add_argument("-s", "--buffer-size", type=int, default=1000,
+                     help="feature rows held in memory before each write (default: %(default)s)")
+    out = parser.add_argument_group("output")
+    out.add_argument("-o", "--output", default="output/features.hdf5",
+                     help="HDF5 file to write, replaced atomically (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cli.check_positive(args, "batch-size", "buffer-size")
+    weights = parse_weights(args.weights)
+    size, alpha = check_backbone_args(args.backbone, weights, args.size, args.alpha)
+    if weights not in (None, "imagenet"):
+        weights = os.path.abspath(weights)
+    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    y, class_names = encode_labels(labels)
+    # TensorFlow takes seconds to import, so it comes after the cheap checks.
+    import keras
+
+    from pyimagesearch.transfer.backbones import build_backbone, describe
+    from pyimagesearch.transfer.featurefile import feature_spec, spec_to_attrs, write_feature_file
+    from pyimagesearch.transfer.features import FeatureExtractor
+
+    keras.utils.set_random_seed(args.seed)
+    model = build_backbone(args.backbone, weights, size, alpha)
+    extractor = FeatureExtractor(model, args.backbone, size, resize=args.resize,
+                                 batch_size=args.batch_size, workers=args.workers, flip=args.flip)
+    spec = feature_spec(args.backbone, weights, size, alpha, args.resize, args.flip, args.seed,
+                        extractor.dim)
+    attrs = spec_to_attrs(spec)
+    attrs["source"] = os.path.abspath(args.dataset)
+    print(f"[INFO] extracting {extractor.dim} features per image from {len(paths)} images of "
+          f"{len(class_names)} classes with {describe(args.backbone, size, alpha)}"
+          + (" (+ mirror images)" if args.flip else ""), file=sys.stderr)
+    count, skipped, seconds = write_feature_file(args.output, extractor, paths, y, class_names, attrs,
+                                                 buffer_size=args.buffer_size)
+    report_skipped(skipped, len(paths))
+    print(f"[INFO] wrote {count} rows x {extractor.dim} features to {args.output} in {seconds:.1f}s "
+          f"({(count + len(skipped)) / seconds:.0f} images/s)")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,61 @@
+"""Fit the classifier on backbone features, and save/load it with skops
+(a zip of JSON and arrays; loading runs no code from the file, unlike pickle)."""
+
+import os
+import zipfile
+
+from ..utils.atomic import atomic_path
+from ..utils.errors import UserError
+
+C_GRID = (0.0001, 0.001, 0.01, 0.1, 1.0)
+
+
+def split_rows(n, train_fraction=0.75):
+    """The tutorial's split of an already-shuffled file: first 75% train."""
+    return int(n * train_fraction)
+
+
+def tune_classifier(x, y, c_grid=C_GRID, scale=False, jobs=None, cv=3, seed=42):
+    """GridSearchCV over C for a logistic regression, optionally after a
+    StandardScaler (fitted inside each fold; on the Animals benchmark it did
+    not help, so train_model.py does not offer it). Returns the fitted search."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = [("scale", StandardScaler())] if scale else []
+    steps.append(("logreg", LogisticRegression(max_iter=1000, random_state=seed)))
+    search = GridSearchCV(Pipeline(steps), {"logreg__C": list(c_grid)}, cv=cv, n_jobs=jobs)
+    return search.fit(x, y)
+
+
+def save_classifier(path, classifier):
+    import skops.io as sio
+
+    with atomic_path(path) as tmp:
+        sio.dump(classifier, tmp)
+
+
+def load_classifier(path):
+    """Load a .skops classifier, refusing any file that holds types outside
+    skops' trusted defaults (scikit-learn estimators, numpy arrays, ...)."""
+    import skops.io as sio
+
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: classifier not found; train one with train_model.py")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path}: not a skops file; train one with train_model.py")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # noqa: BLE001 - a damaged archive raises many types
+        raise UserError(f"{path}: could not read the skops file ({exc}); train it again", 1) from None
+    if untrusted:
+        raise UserError(f"{path}: refused: the file holds types that are not trusted "
+                        f"({', '.join(untrusted)}); loading them could run code. Only a "
+                        "classifier written by train_model.py is accepted", 1)
+    classifier = sio.load(path)
+    if not hasattr(classifier, "predict_proba"):
+        raise UserError(f"{path}: holds a {type(classifier).__name__}, not a classifier with "
+                        "predict_proba", 1)
+    return classifier

@@ -1,0 +1,109 @@
+"""The HDF5 file extract_features.py writes, in the layout of
+`pyimagesearch.io` with features instead of images, plus each row's file:
+
+    features     float32 (N, D)  backbone output, global-average pooled
+    labels       int64   (N,)    class index of each row
+    label_names  str     (C,)    class names, UTF-8, index = label
+    paths        str     (N,)    the image file each row came from, UTF-8
+
+File attributes: format, backbone, weights (file, "imagenet" or "none"),
+weights_sha256, alpha, width, height, resize, channel_order, pooling, flip
+and source (the dataset folder). Rows are in the order of the shuffled file
+list, so the first 75% and the rest make the tutorial's train/test split.
+"""
+
+import os
+import time
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from ..io.hdf5datasetwriter import HDF5DatasetWriter
+from ..utils.errors import UserError
+from .backbones import file_sha256
+
+DATA_KEY = "features"
+REQUIRED = (DATA_KEY, "labels", "label_names", "paths")
+SPEC_KEYS = ("width", "height", "depth", "resize", "channel_order", "backbone", "weights", "alpha",
+             "pooling", "flip", "seed", "feature_dim", "weights_sha256")
+
+
+def feature_spec(backbone, weights, size, alpha, resize, flip, seed, dim):
+    """How the features were made: the file's attributes and the classifier
+    sidecar's "input" section, everything needed to compute them again."""
+    return {"width": size, "height": size, "depth": 3, "resize": resize, "channel_order": "BGR",
+            "backbone": backbone, "weights": weights, "alpha": alpha, "pooling": "avg",
+            "flip": bool(flip), "seed": seed, "feature_dim": dim,
+            "weights_sha256": file_sha256(weights) if weights not in (None, "imagenet") else None}
+
+
+def spec_to_attrs(spec):
+    """HDF5 attributes cannot hold None; it is stored as "none"."""
+    return {key: "none" if value is None else value for key, value in spec.items()}
+
+
+def spec_from_attrs(attrs):
+    """The feature spec back from a file's attributes."""
+    spec = {key: None if attrs.get(key) == "none" else attrs.get(key) for key in SPEC_KEYS}
+    spec["flip"] = bool(spec["flip"])
+    return spec
+
+
+def write_feature_file(output_path, extractor, paths, labels, class_names, attrs,
+                       buffer_size=1000, progress=True):
+    """Extract features for `paths` (with integer `labels`, one per path) and
+    write them atomically to `output_path`. Unreadable images are left out.
+    Returns (rows written, [(skipped path, reason)], seconds)."""
+    label_of = dict(zip(paths, labels))
+    skipped, count = [], 0
+    with HDF5DatasetWriter((len(paths), extractor.dim), output_path, data_key=DATA_KEY,
+                           buf_size=buffer_size, dtype="float32", attrs=attrs) as writer:
+        writer.store_class_labels(class_names)
+        stored_paths = writer.db.create_dataset("paths", shape=(len(paths),), maxshape=(None,),
+                                                dtype=h5py.string_dtype(), chunks=True)
+        start = time.perf_counter()
+        with tqdm(total=len(paths), unit="img", desc="extracting", disable=not progress) as bar:
+            for _, kept, features, bad in extractor.extract(paths):
+                writer.add(features, [label_of[p] for p in kept])
+                stored_paths[count:count + len(kept)] = kept
+                count += len(kept)
+                skipped.extend(bad)
+                bar.update(len(kept) + len(bad))
+        seconds = time.perf_counter() - start
+        stored_paths.resize((count,))
+        if count == 0:
+            raise UserError(f"none of the {len(paths)} image files could be read", 1)
+    return count, skipped, seconds
+
+
+def read_feature_file(path):
+    """Return (features, labels, label_names, paths, attrs) from a file
+    written by write_feature_file, or raise UserError saying what is wrong."""
+    hint = "write one with extract_features.py"
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: features file not found; {hint}")
+    if not h5py.is_hdf5(path):
+        raise UserError(f"{path}: not an HDF5 file; {hint}")
+    with h5py.File(path, "r") as db:
+        missing = [key for key in REQUIRED if key not in db]
+        if missing:
+            raise UserError(f"{path}: not a features file (no {', '.join(missing)}); {hint}")
+        features = db[DATA_KEY][:]
+        labels = db["labels"][:]
+        names = [str(n) for n in db["label_names"].asstr()[:]]
+        paths = [str(p) for p in db["paths"].asstr()[:]]
+        attrs = {key: to_python(value) for key, value in db.attrs.items()}
+    if not len(features) == len(labels) == len(paths) or features.ndim != 2:
+        raise UserError(f"{path}: features, labels and paths disagree in length; the file is "
+                        f"damaged, {hint}")
+    return features, labels, names, paths, attrs
+
+
+def to_python(value):
+    """HDF5 attribute -> plain JSON-friendly value."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
