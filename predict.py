@@ -10,7 +10,6 @@ go to --output, and --csv also writes the table to a file.
     python predict.py --model output/smallvggnet.keras --image images/ --top-k 2 --csv output/predictions.csv
 """
 import argparse
-import csv
 import os
 import sys
 
@@ -47,65 +46,31 @@ def main(argv=None):
     args = parse_args(argv)
     if args.top_k < 1 or args.batch_size < 1:
         raise UserError("--top-k and --batch-size must be at least 1")
-    if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
-        from pyimagesearch.transfer.predict import classify_images
-        return classify_images(args)
-    from pyimagesearch.inference import expand_image_args
-    paths = expand_image_args(args.image)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
-    import cv2
-
-    from pyimagesearch.datasets import UnreadableImage, read_image
-    from pyimagesearch.inference import annotate, load_classifier, predict_paths, top_k
-    from pyimagesearch.utils.atomic import atomic_path
-
-    flatten = None if args.flatten is None else bool(args.flatten)
-    model, class_names, spec = load_classifier(args.model, args.label_bin, args.width, args.height,
-                                               flatten)
-    k = min(args.top_k, len(class_names))
+    from pyimagesearch.inference import expand_image_args, write_predictions
+    paths = expand_image_args(args.image)
+    if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
+        from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model, predict_paths
+        check_no_input_flags(args)
+        classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
+        results = predict_paths(classifier, extractor, paths)
+    else:
+        from pyimagesearch.inference import load_classifier, predict_paths
+        flatten = None if args.flatten is None else bool(args.flatten)
+        model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
+                                                   args.height, flatten)
+        results = predict_paths(model, spec, paths, batch_size=args.batch_size)
     show = args.show and bool(os.environ.get("DISPLAY") or sys.platform in ("darwin", "win32"))
     if args.show and not show:
         print("[NOTE] --show ignored: no display available", file=sys.stderr)
-    rows, failed, used_names = [], 0, set()
-    for path, probs, reason in predict_paths(model, spec, paths, batch_size=args.batch_size):
-        if probs is None:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
-            failed += 1
-            continue
-        ranked = top_k(probs, class_names, k)
-        rows.append([path] + [v for pair in ranked for v in (pair[0], f"{pair[1]:.4f}")])
-        print("\t".join(rows[-1]))
-        if args.no_annotate and not show:
-            continue
-        try:
-            image = read_image(path)
-        except UnreadableImage:
-            continue
-        annotated = annotate(image, f"{ranked[0][0]}: {ranked[0][1] * 100:.1f}%")
-        if not args.no_annotate:
-            name = os.path.basename(path)
-            while name in used_names:
-                name = "_" + name
-            used_names.add(name)
-            target = os.path.join(args.output, name)
-            with atomic_path(target) as tmp:
-                if not cv2.imwrite(tmp, annotated):
-                    raise UserError(f"{target}: could not write the annotated image", 1)
-        if show:
-            cv2.imshow("prediction", annotated)
-            cv2.waitKey(0)
-    if args.csv:
-        with atomic_path(args.csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            header = ["path"] + [c for i in range(1, k + 1) for c in (f"label{i}", f"probability{i}")]
-            writer.writerow(header)
-            writer.writerows(rows)
+    classified = write_predictions(results, class_names, top_k=args.top_k,
+                                   output=None if args.no_annotate else args.output,
+                                   csv_path=args.csv, show=show)
     where = [] if args.no_annotate else [f"annotated images in {args.output}/"]
     where += [f"CSV in {args.csv}"] if args.csv else []
-    print(f"[INFO] classified {len(rows)} of {len(paths)} images"
-          + (f"; {failed} skipped" if failed else "") + (f"; {', '.join(where)}" if where else ""),
-          file=sys.stderr)
-    if not rows:
+    print(f"[INFO] classified {classified} of {len(paths)} images"
+          + (f"; {', '.join(where)}" if where else ""), file=sys.stderr)
+    if not classified:
         raise UserError("none of the images could be read", 1)
 
 

@@ -1,21 +1,22 @@
 """Load a trained classifier with its sidecar and classify image files in
 batches, preparing each image exactly as the training script did."""
 
+import csv
 import glob
 import os
+import sys
 import zipfile
 
 import cv2
 import keras
 import numpy as np
 
-from .datasets import IMAGE_EXTENSIONS, SimpleDatasetLoader, list_images
-from .preprocessing import AspectAwarePreprocessor, SimplePreprocessor
+from .datasets import IMAGE_EXTENSIONS, SimpleDatasetLoader, UnreadableImage, list_images, read_image
+from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
+from .utils.atomic import atomic_path
 from .utils.errors import UserError
 from .utils.modelinfo import load_label_names, load_model_info, sidecar_path
-
-RESIZERS = {"simple": SimplePreprocessor, "aspect": AspectAwarePreprocessor}
 
 
 def load_keras_model(path):
@@ -115,7 +116,7 @@ def predict_paths(model, spec, paths, batch_size=64, workers=None):
                 yield path, next(kept), None
 
 
-def top_k(probs, class_names, k=1):
+def top_k_labels(probs, class_names, k=1):
     order = np.argsort(probs)[::-1][:k]
     return [(class_names[i], float(probs[i])) for i in order]
 
@@ -128,3 +129,43 @@ def annotate(image, text):
     cv2.putText(annotated, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale,
                 (0, 0, 255), thickness, cv2.LINE_AA)
     return annotated
+
+
+def write_predictions(results, class_names, top_k=1, output=None, csv_path=None, show=False):
+    """Report (path, probabilities or None, skip reason) results as predict.py
+    does: `path<TAB>label<TAB>probability` per image on stdout (top_k pairs),
+    skipped files on stderr, annotated copies in `output` (None: none), an
+    optional CSV and, with `show`, a window per image. Returns how many
+    images were classified."""
+    k = min(top_k, len(class_names))
+    rows, used_names = [], set()
+    for path, probs, reason in results:
+        if probs is None:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+            continue
+        ranked = top_k_labels(probs, class_names, k)
+        rows.append([path] + [v for label, p in ranked for v in (label, f"{p:.4f}")])
+        print("\t".join(rows[-1]), flush=True)
+        if output is None and not show:
+            continue
+        try:
+            annotated = annotate(read_image(path), f"{ranked[0][0]}: {ranked[0][1] * 100:.1f}%")
+        except UnreadableImage:
+            continue
+        if output is not None:
+            name = os.path.basename(path)
+            while name in used_names:  # same file name from two folders
+                name = "_" + name
+            used_names.add(name)
+            target = os.path.join(output, name)
+            with atomic_path(target) as tmp:
+                if not cv2.imwrite(tmp, annotated):
+                    raise UserError(f"{target}: could not write the annotated image", 1)
+        if show:
+            cv2.imshow("prediction", annotated)
+            cv2.waitKey(0)
+    if csv_path:
+        header = ["path"] + [c for i in range(1, k + 1) for c in (f"label{i}", f"probability{i}")]
+        with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header] + rows)
+    return len(rows)

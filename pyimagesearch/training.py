@@ -21,14 +21,12 @@ from .callbacks import TrainingMonitor
 from .datasets import CHANNEL_ORDER, SimpleDatasetLoader
 from .datasets.folder import check_classes, encode_labels, report_skipped
 from .datasets.split import split_size
-from .preprocessing import AspectAwarePreprocessor, SimplePreprocessor
+from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
 from .utils.atomic import atomic_path, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import save_model_info
 from .utils.reports import evaluate_predictions, save_confusion_matrix
-
-RESIZERS = {"simple": SimplePreprocessor, "aspect": AspectAwarePreprocessor}
 
 
 @dataclass

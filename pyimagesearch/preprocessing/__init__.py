@@ -5,5 +5,8 @@ from .meanpreprocessor import MeanPreprocessor
 from .patchpreprocessor import PatchPreprocessor
 from .simplepreprocessor import SimplePreprocessor
 
-__all__ = ["AspectAwarePreprocessor", "CropPreprocessor", "ImageToArrayPreprocessor",
+# The resize modes the scripts' --resize flag names.
+RESIZERS = {"simple": SimplePreprocessor, "aspect": AspectAwarePreprocessor}
+
+__all__ = ["RESIZERS", "AspectAwarePreprocessor", "CropPreprocessor", "ImageToArrayPreprocessor",
            "MeanPreprocessor", "PatchPreprocessor", "SimplePreprocessor"]

@@ -1,11 +1,9 @@
 import numpy as np
 
 from ..datasets import SimpleDatasetLoader
-from ..preprocessing import AspectAwarePreprocessor, SimplePreprocessor
+from ..preprocessing import RESIZERS
 from ..utils.parallel import imap_ordered
 from .backbones import preprocess_function
-
-RESIZERS = {"simple": SimplePreprocessor, "aspect": AspectAwarePreprocessor}
 
 
 class FeatureExtractor:

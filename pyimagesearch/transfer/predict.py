@@ -2,11 +2,8 @@
 the JSON sidecar beside the .skops file names the backbone, its weights and
 input size, so images are prepared exactly as for training."""
 
-import csv
 import os
-import sys
 
-from ..utils.atomic import atomic_path
 from ..utils.errors import UserError
 from ..utils.modelinfo import load_model_info, sidecar_path
 from .backbones import BACKBONES, build_backbone, check_backbone_args, file_sha256
@@ -67,48 +64,9 @@ def predict_paths(classifier, extractor, paths):
                 yield path, next(probs), None
 
 
-def classify_images(args):
-    """predict.py for a .skops model: print `path<TAB>label<TAB>probability`
-    per image (top-k pairs), write annotated copies and the optional CSV."""
-    import cv2
-
-    from ..datasets import UnreadableImage, read_image
-    from ..inference import annotate, expand_image_args, top_k
-
+def check_no_input_flags(args):
+    """The tutorial's input flags cannot apply: the sidecar fixes the input."""
     for flag in ("label_bin", "width", "height", "flatten"):
         if getattr(args, flag, None) is not None:
             raise UserError(f"--{flag.replace('_', '-')} does not apply to a .skops model; its "
                             "sidecar sets the input")
-    if getattr(args, "show", False):
-        print("[NOTE] --show is not available for .skops models; see the annotated copies",
-              file=sys.stderr)
-    paths = expand_image_args(args.image)
-    classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
-    k = min(args.top_k, len(class_names))
-    rows, used = [], set()
-    for path, probs, reason in predict_paths(classifier, extractor, paths):
-        if probs is None:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
-            continue
-        ranked = top_k(probs, class_names, k)
-        rows.append([path] + [v for label, p in ranked for v in (label, f"{p:.4f}")])
-        print("\t".join(rows[-1]), flush=True)
-        if not args.no_annotate:
-            try:
-                annotated = annotate(read_image(path), f"{ranked[0][0]}: {ranked[0][1] * 100:.1f}%")
-            except UnreadableImage:
-                continue
-            name = os.path.basename(path)
-            while name in used:
-                name = "_" + name
-            used.add(name)
-            with atomic_path(os.path.join(args.output, name)) as tmp:
-                if not cv2.imwrite(tmp, annotated):
-                    raise UserError(f"{os.path.join(args.output, name)}: could not write it", 1)
-    if args.csv:
-        with atomic_path(args.csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([["path"] + [c for i in range(1, k + 1)
-                                                 for c in (f"label{i}", f"probability{i}")]] + rows)
-    print(f"[INFO] classified {len(rows)} of {len(paths)} images with {args.model}", file=sys.stderr)
-    if not rows:
-        raise UserError("none of the images could be read", 1)
