@@ -25,6 +25,9 @@ def parse_args(argv):
     data = cli.add_dataset_arguments(parser)
     data.add_argument("--size", type=int, default=64, help="input width and height (default: %(default)s)")
     train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
+    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                       help="SGD with --momentum (the tutorial's choice), or Adam; both use the "
+                            "per-step decay of --lr (default: %(default)s)")
     train.add_argument("--momentum", type=float, default=0.9,
                        help="SGD momentum; the tutorial used 0 (default: %(default)s)")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
@@ -60,7 +63,10 @@ def main(argv=None):
     # the same per-step rule: lr / (1 + decay * step), decay = lr / epochs.
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         args.lr, decay_steps=1, decay_rate=args.lr / args.epochs)
-    optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=args.momentum)
+    if args.optimizer == "adam":
+        optimizer = keras.optimizers.Adam(learning_rate=schedule)
+    else:
+        optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=args.momentum)
     run = training.fit_and_evaluate(
         model, split, optimizer,
         input_spec=training.input_spec_for(args.size, args.size, resize=args.resize),
