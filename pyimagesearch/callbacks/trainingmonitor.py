@@ -2,6 +2,7 @@ import json
 import os
 
 import keras
+import numpy as np
 from matplotlib.figure import Figure
 
 from ..utils.atomic import atomic_path, write_json
@@ -41,15 +42,27 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def plot(self):
         # A Figure without pyplot: no GUI backend, safe in threads and on
-        # machines without a display.
-        fig = Figure(figsize=(8, 5))
-        ax = fig.subplots()
+        # machines without a display. Loss and accuracy get their own panels
+        # because their scales differ.
+        fig = Figure(figsize=(8, 7))
+        loss_ax, acc_ax = fig.subplots(2, 1, sharex=True)
+        losses = []
         for key, values in sorted(self.history.items()):
+            ax = loss_ax if "loss" in key else acc_ax
             ax.plot(range(1, len(values) + 1), values, label=key)
-        ax.set_title(self.title or f"Training loss and accuracy [epoch {len(self.history['loss'])}]")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss / accuracy")
-        ax.legend(loc="best")
-        ax.grid(alpha=0.3)
+            if "loss" in key:
+                losses.extend(values)
+        # BatchNorm nets often show a huge validation loss in epoch 1; cap the
+        # axis so the rest of the curve stays readable.
+        if losses:
+            loss_ax.set_ylim(0, min(max(losses), 3 * float(np.median(losses))) * 1.05)
+        acc_ax.set_ylim(0, 1.02)
+        fig.suptitle(self.title or f"Training loss and accuracy [epoch {len(self.history['loss'])}]")
+        loss_ax.set_ylabel("loss")
+        acc_ax.set_ylabel("accuracy")
+        acc_ax.set_xlabel("epoch")
+        for ax in (loss_ax, acc_ax):
+            ax.legend(loc="best")
+            ax.grid(alpha=0.3)
         with atomic_path(self.fig_path) as tmp:
             fig.savefig(tmp, dpi=100)
