@@ -23,7 +23,7 @@ from .datasets.folder import check_classes, encode_labels, report_skipped
 from .datasets.split import split_size
 from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
-from .utils.atomic import atomic_path, write_json
+from .utils.atomic import atomic_path, ensure_writable_folder, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import save_model_info
 from .utils.reports import evaluate_predictions, save_confusion_matrix
@@ -163,15 +163,8 @@ class OutputPaths:
         return cls(model, labels, plot or stem + "_plot.png")
 
     def check_writable(self):
-        """Fail before training, not after, if the output folder is unusable."""
         for path in (self.model, self.labels, self.plot):
-            folder = os.path.dirname(os.path.abspath(path))
-            try:
-                os.makedirs(folder, exist_ok=True)
-            except OSError as exc:
-                raise UserError(f"{folder}: cannot create output folder ({exc.strerror})", 1) from None
-            if not os.access(folder, os.W_OK):
-                raise UserError(f"{folder}: output folder is not writable; pass another path", 1)
+            ensure_writable_folder(os.path.dirname(os.path.abspath(path)), "--model/--label-bin/--plot")
 
 
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,

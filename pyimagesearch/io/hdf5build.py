@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..datasets import CHANNEL_ORDER, UnreadableImage, read_image
 from ..datasets.folder import report_skipped
 from ..preprocessing import AspectAwarePreprocessor
-from ..utils.atomic import write_json
+from ..utils.atomic import ensure_writable_folder, write_json
 from ..utils.errors import UserError
 from ..utils.parallel import imap_ordered
 from .hdf5datasetwriter import HDF5DatasetWriter
@@ -40,12 +40,7 @@ def check_output(output, force=False):
     if existing and not force:
         raise UserError(f"{existing[0]} already exists; pass --force to overwrite "
                         f"(or choose another --output)")
-    try:
-        os.makedirs(output, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{output}: cannot create output folder ({exc.strerror})", 1) from None
-    if not os.access(output, os.W_OK):
-        raise UserError(f"{output}: output folder is not writable; pass another --output", 1)
+    ensure_writable_folder(output, "--output")
 
 
 def resized_images(paths, size, workers=None):

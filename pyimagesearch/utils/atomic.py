@@ -2,6 +2,8 @@ import json
 import os
 from contextlib import contextmanager
 
+from .errors import UserError
+
 
 @contextmanager
 def atomic_path(path):
@@ -30,3 +32,15 @@ def write_json(path, obj):
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, ensure_ascii=False)
         f.write("\n")
+
+
+def ensure_writable_folder(folder, flag="the output path"):
+    """Create `folder` if needed; fail before any long work, not after it,
+    when it cannot be created or written (exit code 1)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{folder}: cannot create output folder ({exc.strerror}); "
+                        f"choose another {flag}", 1) from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"{folder}: output folder is not writable; choose another {flag}", 1)
