@@ -38,11 +38,7 @@ def main(argv=None):
     from pyimagesearch import training
     from pyimagesearch.nn import MLP
 
-    outputs = training.OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    outputs.check_writable()
-    split = training.load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
-                                label_from=args.labels, seed=args.seed, test_size=args.test_size,
-                                val_size=args.val_size, workers=args.workers)
+    outputs, split = training.load_from_args(args, paths, labels)
     model = MLP.build(input_dim=args.size * args.size * 3, classes=len(split.class_names))
     run = training.fit_and_evaluate(
         model, split, keras.optimizers.SGD(learning_rate=args.lr),

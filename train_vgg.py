@@ -52,11 +52,7 @@ def main(argv=None):
     from pyimagesearch.nn.conv import SmallVGGNet
     from pyimagesearch.preprocessing.augmentation import image_augmentation
 
-    outputs = training.OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    outputs.check_writable()
-    split = training.load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
-                                label_from=args.labels, seed=args.seed, test_size=args.test_size,
-                                val_size=args.val_size, workers=args.workers)
+    outputs, split = training.load_from_args(args, paths, labels)
     model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
                               classes=len(split.class_names))
     # Keras 3 dropped SGD's `decay`; InverseTimeDecay with decay_steps=1 is

@@ -93,6 +93,17 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
                                              for idx in (train_idx, val_idx, test_idx)))
 
 
+def load_from_args(args, paths, labels):
+    """The common start of the folder trainers, from their parsed flags:
+    output paths normalised and checked, then the dataset loaded and split."""
+    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    outputs.check_writable()
+    split = load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
+                       label_from=args.labels, seed=args.seed, test_size=args.test_size,
+                       val_size=args.val_size, workers=args.workers)
+    return outputs, split
+
+
 def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
                  augmentation=None):
     """A tf.data pipeline over uint8 arrays: shuffle, batch, then (in
