@@ -109,3 +109,19 @@ def test_predict_with_labels_of_another_model(trained_mlp, colour_dataset, tmp_p
     labels.write_text('["a", "b"]')
     result = run_script("predict.py", "--model", model, "--image", colour_dataset, "--label-bin", labels)
     assert_clean_failure(result, 2, "3 outputs", "2 classes")
+
+
+def test_predict_over_the_bad_input_corpus(trained_mlp, tmp_path):
+    from imagecorpus import write_corpus
+
+    _, model, _ = trained_mlp
+    expected = write_corpus(tmp_path / "corpus")
+    result = run_script("predict.py", "--model", model, "--image", tmp_path / "corpus", "--no-annotate")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    classified = {line.split("\t")[0] for line in result.stdout.strip().splitlines()}
+    root = str(tmp_path / "corpus")
+    assert {p[len(root) + 1:] for p in classified} == set(expected["good"])
+    for name, fragment in expected["bad"].items():
+        line = next(x for x in result.stderr.splitlines() if x.startswith(f"skipped {root}/{name}:"))
+        assert fragment in line, line
