@@ -41,3 +41,11 @@ def test_batch_size_larger_than_training_set(tmp_path):
     dataset = make_colour_dataset(tmp_path / "d", per_class=6, size=(8, 8))
     result = run_script("train_simple_nn.py", "--dataset", dataset, "--batch-size", 500, "--size", 8)
     assert_clean_failure(result, 2, "--batch-size 500")
+
+
+def test_output_folder_that_cannot_be_created(tmp_path, colour_dataset):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = run_script("train_simple_nn.py", "--dataset", colour_dataset, "--size", 8,
+                        "--model", blocker / "out" / "nn.keras")
+    assert_clean_failure(result, 1, "a_file", "cannot create output folder")
