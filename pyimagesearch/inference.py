@@ -102,18 +102,24 @@ def predict_paths(model, spec, paths, batch_size=64, workers=None):
     for start in range(0, len(paths), batch_size):
         chunk = paths[start:start + batch_size]
         images, _ = loader.load(chunk)
-        skipped = dict(loader.skipped)
         probs = []
         if len(images):
             batch = to_model_input(images, scale=spec.get("scale", 1 / 255.0),
                                    flatten=spec["flatten"], mean=spec.get("mean"))
             probs = np.asarray(model.predict_on_batch(batch))
-        kept = iter(probs)
-        for path in chunk:
-            if path in skipped:
-                yield path, None, skipped[path]
-            else:
-                yield path, next(kept), None
+        yield from in_path_order(chunk, probs, loader.skipped)
+
+
+def in_path_order(paths, kept_results, skipped):
+    """Yield (path, result or None, skip reason or None) for every path, where
+    `kept_results` holds, in order, the results of the paths not `skipped`."""
+    reasons = dict(skipped)
+    kept = iter(kept_results)
+    for path in paths:
+        if path in reasons:
+            yield path, None, reasons[path]
+        else:
+            yield path, next(kept), None
 
 
 def top_k_labels(probs, class_names, k=1):

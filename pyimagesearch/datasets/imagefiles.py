@@ -57,10 +57,15 @@ def list_images(root, label_from="folder", seed=None):
         random.seed(seed)
         random.shuffle(paths)
     if label_from == "filename":
-        labels = [os.path.basename(p).split(".")[0] for p in paths]
+        labels = [filename_label(p) for p in paths]
     else:
         labels = [os.path.relpath(p, root).split(os.sep)[0] for p in paths]
     return paths, labels
+
+
+def filename_label(path):
+    """The label in a file name: the part before the first "." (cat.0.jpg -> cat)."""
+    return os.path.basename(path).split(".")[0]
 
 
 def _reduced_flag(stored_size, min_size):

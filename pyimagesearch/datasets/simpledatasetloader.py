@@ -4,7 +4,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..utils.parallel import imap_ordered
-from .imagefiles import MAX_PIXELS, UnreadableImage, read_image
+from .imagefiles import MAX_PIXELS, UnreadableImage, filename_label, read_image
 
 
 class SimpleDatasetLoader:
@@ -13,9 +13,9 @@ class SimpleDatasetLoader:
     `load(paths)` returns `(data, labels)`: data is (N, H, W, 3) uint8 in BGR
     order after the preprocessors; labels are the kept images' parent-folder
     names as in the book (file-name prefixes with label_from="filename"), or
-    the given `labels` of the kept images. Unusable files are skipped, not fatal: after a
-    load, `skipped` lists `(path, reason)` for each and `paths` the kept ones,
-    in the order of `data`.
+    the given `labels` of the kept images. Unusable files are skipped, not
+    fatal: after a load, `skipped` lists `(path, reason)` for each and `paths`
+    the kept ones, in the order of `data`.
     """
 
     def __init__(self, preprocessors=None, label_from="folder", workers=None,
@@ -48,7 +48,7 @@ class SimpleDatasetLoader:
         a line every `verbose` images); -1, the default, is silent."""
         image_paths = list(image_paths)
         if labels is None:
-            labels = [os.path.basename(p).split(".")[0] if self.label_from == "filename"
+            labels = [filename_label(p) if self.label_from == "filename"
                       else os.path.basename(os.path.dirname(p)) for p in image_paths]
         kept_labels = []
         self.skipped, self.paths = [], []

@@ -54,14 +54,10 @@ def load_transfer_model(model_path, batch_size=32, workers=None):
 
 def predict_paths(classifier, extractor, paths):
     """Yield (path, probabilities or None, skip reason or None), in order."""
+    from ..inference import in_path_order
+
     for chunk, kept, features, skipped in extractor.extract(paths):
-        probs = iter(classifier.predict_proba(features) if kept else ())
-        reasons = dict(skipped)
-        for path in chunk:
-            if path in reasons:
-                yield path, None, reasons[path]
-            else:
-                yield path, next(probs), None
+        yield from in_path_order(chunk, classifier.predict_proba(features) if kept else (), skipped)
 
 
 def check_no_input_flags(args):
