@@ -11,9 +11,7 @@ needs), plus this run's arguments and results.
 
     python train_model.py --db output/features.hdf5 --model output/animals_lr.skops
 """
-import datetime
 import os
-import platform
 import sys
 import time
 
@@ -53,7 +51,7 @@ def main(argv=None):
 
     from pyimagesearch.transfer.classifier import save_classifier, split_rows, tune_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file, spec_from_attrs
-    from pyimagesearch.utils.modelinfo import save_model_info, sidecar_path
+    from pyimagesearch.utils.modelinfo import run_stamp, save_model_info, sidecar_path
     from pyimagesearch.utils.reports import evaluate_predictions
 
     features, labels, class_names, paths, attrs = read_feature_file(args.db)
@@ -91,9 +89,7 @@ def main(argv=None):
                             "predicted": class_names[p]}
                            for j, p in enumerate(y_pred) if p != labels[i + j]],
            "tune_seconds": round(seconds, 1),
-           "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-           "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
-                        "skops": skops.__version__}}
+           **run_stamp(**{"scikit-learn": sklearn.__version__, "skops": skops.__version__})}
     save_classifier(args.model, search.best_estimator_)
     save_model_info(args.model, class_names, spec, run)
     print(f"[INFO] wrote {args.model} and {sidecar_path(args.model)}")

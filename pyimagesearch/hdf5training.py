@@ -2,11 +2,9 @@
 the data stays on disk and is read a batch at a time, the best model is
 saved as training goes, and an interrupted run can be resumed."""
 
-import datetime
 import json
 import math
 import os
-import platform
 import shutil
 import time
 
@@ -18,7 +16,7 @@ from .callbacks.bestmodel import BestModelCheckpoint
 from .io.hdf5sequence import HDF5Sequence
 from .utils.atomic import atomic_path, write_json
 from .utils.errors import UserError
-from .utils.modelinfo import save_model_info
+from .utils.modelinfo import run_stamp, save_model_info
 
 
 class ResumeState:
@@ -75,8 +73,7 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
     def run_info(extra):
         return {"architecture": name, "arguments": run_args or {}, "seed": seed,
                 "train_images": train.num_images, "val_images": val.num_images,
-                "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                             "keras": keras.__version__}, **extra}
+                **run_stamp(tensorflow=tf.__version__, keras=keras.__version__), **extra}
 
     def save_sidecar(path, epoch, logs):
         save_model_info(path, class_names, input_spec,
@@ -119,14 +116,10 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
         "best_epoch": best_epoch, "best_val_loss": min(val_losses, default=None),
         "early_stopped": bool(early is not None and early.stopped_epoch > 0),
         "resumed_from_epoch": start_epoch or None, "train_seconds": round(seconds, 1),
-        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     })
     write_json(outputs.labels, list(class_names))
     save_model_info(outputs.model, class_names, input_spec, run)
     print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch {best_epoch} "
           f"(val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
-    for label, path in (("model", outputs.model), ("sidecar", outputs.sidecar),
-                        ("labels", outputs.labels), ("plot", outputs.plot),
-                        ("history CSV", outputs.history_csv), ("history JSON", outputs.history_json)):
-        print(f"  {label:14s}{path}")
+    outputs.print_written(confusion=False)
     return run

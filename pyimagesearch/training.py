@@ -5,9 +5,7 @@ The scripts (train_simple_nn.py, train_vgg.py) only choose the model, the
 input size and the optimizer; everything they have in common lives here.
 """
 
-import datetime
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
 from .utils.atomic import atomic_path, ensure_writable_folder, write_json
 from .utils.errors import UserError
-from .utils.modelinfo import save_model_info
+from .utils.modelinfo import run_stamp, save_model_info
 from .utils.reports import evaluate_predictions, save_confusion_matrix
 
 
@@ -173,6 +171,15 @@ class OutputPaths:
             labels = lstem + ".json"
         return cls(model, labels, plot or stem + "_plot.png")
 
+    def print_written(self, confusion=True):
+        """List every output of the run (the confusion matrix only if made)."""
+        print("[INFO] wrote:")
+        rows = [("model", self.model), ("sidecar", self.sidecar), ("labels", self.labels),
+                ("plot", self.plot), ("history CSV", self.history_csv),
+                ("history JSON", self.history_json)]
+        for label, path in rows + ([("confusion matrix", self.confusion)] if confusion else []):
+            print(f"  {label:17s}{path}")
+
     def check_writable(self):
         for path in (self.model, self.labels, self.plot):
             ensure_writable_folder(os.path.dirname(os.path.abspath(path)), "--model/--label-bin/--plot")
@@ -267,9 +274,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
         "test_accuracy": accuracy,
         "test_mirror_average": mirror_average,
         "classification_report": report,
-        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__},
+        **run_stamp(tensorflow=tf.__version__, keras=keras.__version__),
     }
     save_confusion_matrix(outputs.confusion, split.y_test, y_pred, split.class_names,
                           title=f"{architecture or model.name}: test accuracy {accuracy:.3f}")
@@ -280,11 +285,5 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
     save_model_info(outputs.model, split.class_names, input_spec, run)
     if replaced:
         print(f"[NOTE] replaced the previous {', '.join(replaced)}")
-    print("[INFO] wrote:")
-    for label, path in (("model", outputs.model), ("sidecar", outputs.sidecar),
-                        ("labels", outputs.labels), ("plot", outputs.plot),
-                        ("history CSV", outputs.history_csv),
-                        ("history JSON", outputs.history_json),
-                        ("confusion matrix", outputs.confusion)):
-        print(f"  {label:17s}{path}")
+    outputs.print_written()
     return run

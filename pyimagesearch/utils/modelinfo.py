@@ -2,8 +2,10 @@
 (class names, input size, flattening, channel order, scaling) and the facts of
 the run that made it."""
 
+import datetime
 import json
 import os
+import platform
 
 from .atomic import write_json
 from .errors import UserError
@@ -56,3 +58,10 @@ def load_label_names(path):
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise UserError(f"{path}: expected a JSON list of class names")
     return names
+
+
+def run_stamp(**versions):
+    """When a run finished and with which versions (Python's plus `versions`),
+    for the sidecar's "run" section."""
+    return {"finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "versions": {"python": platform.python_version(), **versions}}
