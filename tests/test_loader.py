@@ -124,3 +124,42 @@ def test_tutorial_split_on_animals_has_the_published_test_support():
     _, test_labels = train_test_split(np.array(labels), test_size=0.25, random_state=42)
     names, counts = np.unique(test_labels, return_counts=True)
     assert dict(zip(names, counts)) == {"cats": 236, "dogs": 236, "panda": 278}
+
+
+def _jpeg_variants(tmp_path):
+    """JPEGs whose frame header sits behind different segments: baseline,
+    progressive, grayscale, and one with a large EXIF block before the frame."""
+    from PIL import Image
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (300, 420, 3), dtype=np.uint8)
+    paths = {}
+    for name, params in (("baseline", []), ("progressive", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])):
+        paths[name] = tmp_path / f"{name}.jpg"
+        cv2.imwrite(str(paths[name]), image, params)
+    paths["gray"] = tmp_path / "gray.jpg"
+    cv2.imwrite(str(paths["gray"]), image[:, :, 0])
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 20000  # ImageDescription: pushes the frame header 20 kB in
+    exif[0x0112] = 6  # orientation: rotated; the stored size is still 420x300
+    paths["exif"] = tmp_path / "exif.jpg"
+    Image.fromarray(image).save(paths["exif"], exif=exif.tobytes())
+    return paths
+
+
+def test_jpeg_header_walk_agrees_with_pillow(tmp_path):
+    from PIL import Image
+
+    from pyimagesearch.datasets.imagefiles import _jpeg_size
+    for name, path in _jpeg_variants(tmp_path).items():
+        with Image.open(path) as im:
+            assert _jpeg_size(np.fromfile(path, dtype=np.uint8)) == im.size == (420, 300), name
+    assert _jpeg_size(np.frombuffer(b"\x89PNG\r\n\x1a\n", np.uint8)) is None
+
+
+def test_jpeg_whose_header_claims_an_enormous_size_is_refused(tmp_path):
+    # SOI, a frame header claiming 60000x60000 pixels, EOI: nothing to decode.
+    sof = b"\xff\xc0\x00\x11\x08" + (60000).to_bytes(2, "big") * 2 + b"\x03" + b"\x01\x11\x00" * 3
+    path = tmp_path / "bomb.jpg"
+    path.write_bytes(b"\xff\xd8" + sof + b"\xff\xd9")
+    with pytest.raises(UnreadableImage, match="over the limit"):
+        read_image(path)
