@@ -1,12 +1,15 @@
 """Split a folder of images into train/val/test and write each split to an
 HDF5 file, ready for train_alexnet.py and crop_accuracy.py.
 
-Reads <dataset>/<class>/<images>. Makes a stratified split (--test-size out
-of everything, then --val-size out of the rest), resizes every image
-aspect-aware (shorter side to --size, then center crop) and writes to
---output: train.hdf5, val.hdf5, test.hdf5, mean.json (the training split's
+Reads <dataset>/<class>/<images>. Decodes every image once, resized
+aspect-aware (shorter side to --size, then center crop); unreadable files
+are skipped and listed, and a class with no readable image is left out.
+Then makes a stratified split of the readable images (--test-size out of
+everything, then --val-size out of the rest) and writes to --output:
+train.hdf5, val.hdf5, test.hdf5, mean.json (the training split's
 per-channel R, G, B means) and summary.json (images per class and split,
-skipped files, timing). Unreadable files are skipped and listed.
+skipped files, timing). The same dataset and --seed give byte-identical
+HDF5 files.
 
 HDF5 layout (plain h5py reads it):
     images       uint8 (N, H, W, 3), BGR channel order
@@ -15,15 +18,16 @@ HDF5 layout (plain h5py reads it):
     attributes   format, channel_order, width, height, source, split
 
 Nothing half-written is left at --output: files are built in a hidden folder
-and moved into place when all are complete. Existing outputs are kept
-unless --force is given.
+and moved into place when all are complete; Ctrl-C or `kill` leaves the
+previous outputs as they were. Existing outputs are kept unless --force is
+given.
 
     python build_hdf5.py --dataset animals --output output/hdf5
 """
 import argparse
 import sys
 
-from pyimagesearch.datasets.folder import encode_labels, find_dataset
+from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import run_cli
 
@@ -58,19 +62,18 @@ def main(argv=None):
     args = parse_args(argv)
     if args.resize != "aspect":
         print("[NOTE] build_hdf5.py always resizes aspect-aware; --resize is ignored", file=sys.stderr)
-    from pyimagesearch.datasets.split import stratified_split
-    from pyimagesearch.io.hdf5build import build_hdf5, check_output
+    from pyimagesearch.io.hdf5build import build_hdf5, check_output, check_split
+    from pyimagesearch.utils.atomic import report_replaced
 
-    check_output(args.output, args.force)
+    replaced = check_output(args.output, args.force)
     paths, names = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
-    labels, class_names = encode_labels(names)
-    splits = stratified_split(paths, labels, args.test_size, args.val_size, args.seed)
+    check_split(paths, names, args.test_size, args.val_size, args.seed)
     width, height = args.size
-    print(f"[INFO] {len(paths)} images of {len(class_names)} classes; writing "
-          + ", ".join(f"{len(splits[s][0])} {s}" for s in ("train", "val", "test"))
-          + f" at {width}x{height} to {args.output}/")
-    summary = build_hdf5(args.dataset, splits, class_names, args.output, size=args.size,
-                         workers=args.workers, run={"arguments": vars(args)})
+    print(f"[INFO] decoding {len(paths)} images of {len(set(names))} classes at {width}x{height}, "
+          f"then writing train/val/test to {args.output}/")
+    summary = build_hdf5(args.dataset, paths, names, args.output, args.test_size, args.val_size,
+                         args.seed, size=args.size, workers=args.workers,
+                         run={"arguments": vars(args)})
     kept = sum(sum(c.values()) for c in summary["counts"].values())
     print(f"[INFO] wrote {kept} images in {summary['seconds']:.1f}s "
           f"({summary['images_per_s']:.0f} images/s)"
@@ -79,6 +82,7 @@ def main(argv=None):
         print(f"  {split:6s}" + "  ".join(f"{name}: {n}" for name, n in counts.items()))
     print(f"[INFO] outputs: {', '.join(f'{s}.hdf5' for s in summary['counts'])}, mean.json, "
           f"summary.json in {args.output}/")
+    report_replaced(replaced)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,35 @@
 """Turn a folder dataset into train/val/test HDF5 files (build_hdf5.py).
 
-Images are decoded and resized in parallel threads and appended in order by
-one HDF5DatasetWriter, so memory stays flat whatever the dataset size. All
-outputs are first written into a hidden staging folder inside the output
-folder and moved into place only when every file is complete: an error or
-Ctrl-C leaves the previous outputs as they were.
+Two passes, so memory stays flat whatever the dataset size:
+
+1. every listed image is decoded and resized once, in parallel threads, and
+   appended in listing order to a staging file; unreadable files are
+   skipped, and a class left with no readable image is dropped;
+2. the readable images are split (stratified, reproducible with the seed)
+   and copied from the staging file into train.hdf5, val.hdf5 and test.hdf5.
+
+Splitting after decoding means skipped files never unbalance the split and a
+class of unreadable files cannot break it. All outputs are first written
+into a hidden staging folder inside the output folder and moved into place
+only when every file is complete: an error, Ctrl-C or `kill` leaves the
+previous outputs as they were. The staging file needs as much disk space
+as the three splits together, until the build ends.
 """
 
 import os
 import shutil
+import signal
+import sys
 import time
 
 import cv2
+import h5py
 import numpy as np
 from tqdm import tqdm
 
 from ..datasets import CHANNEL_ORDER, UnreadableImage, read_image
 from ..datasets.folder import report_skipped
+from ..datasets.split import stratified_split
 from ..preprocessing import AspectAwarePreprocessor
 from ..utils.atomic import ensure_writable_folder, write_json
 from ..utils.errors import UserError
@@ -26,6 +39,7 @@ from .hdf5file import MEAN_FILE
 
 SPLITS = ("train", "val", "test")
 SUMMARY_FILE = "summary.json"
+STAGING_PREFIX = ".build-tmp-"
 
 
 def output_files(output):
@@ -35,12 +49,23 @@ def output_files(output):
 
 def check_output(output, force=False):
     """Refuse to overwrite earlier outputs unless `force`; fail early if the
-    folder cannot be written."""
+    folder cannot be written. Returns the outputs that will be replaced."""
     existing = [p for p in output_files(output) if os.path.exists(p)]
     if existing and not force:
         raise UserError(f"{existing[0]} already exists; pass --force to overwrite "
                         f"(or choose another --output)")
     ensure_writable_folder(output, "--output")
+    return existing
+
+
+def check_split(paths, names, test_size, val_size, seed):
+    """Fail before decoding anything when the split flags cannot work. Only
+    classes with 2 or more files take part: a smaller class is either
+    unreadable (and dropped) or reported after decoding."""
+    counts = {name: names.count(name) for name in set(names)}
+    keep = [i for i, name in enumerate(names) if counts[name] >= 2]
+    if len({names[i] for i in keep}) >= 2:
+        stratified_split([paths[i] for i in keep], [names[i] for i in keep], test_size, val_size, seed)
 
 
 def resized_images(paths, size, workers=None):
@@ -58,73 +83,115 @@ def resized_images(paths, size, workers=None):
     return imap_ordered(load, paths, workers=workers)
 
 
-def write_split(path, paths, labels, class_names, size, attrs, buf_size=128,
-                channel_sums=None, desc=None, workers=None):
-    """Decode, resize and append `paths` to one HDF5 file; return (count per
-    class index, skipped [(path, reason)]). Per-channel pixel sums are added
-    to `channel_sums` (float64, BGR) when given."""
+def decode_all(path, paths, size, buf_size=128, workers=None):
+    """Pass 1: decode and resize `paths` into the `images` dataset of one
+    HDF5 file, in order, leaving out unreadable files. Returns (indices of
+    the kept paths, their per-channel pixel sums (n, 3) float64 BGR,
+    skipped [(path, reason)])."""
     width, height = size
-    counts = np.zeros(len(class_names), dtype=np.int64)
-    skipped = []
-    label_of = dict(zip(paths, labels))
+    kept, sums, skipped = [], [], []
+    # The staging file is deleted with its folder, so it need not be atomic.
     with HDF5DatasetWriter((len(paths), height, width, 3), path, buf_size=buf_size,
-                           attrs=attrs) as writer:
-        writer.store_class_labels(class_names)
-        results = tqdm(resized_images(paths, size, workers), total=len(paths), unit="img", desc=desc,
-                       leave=False)
-        for image_path, image, reason in results:
+                           atomic=False) as writer:
+        results = tqdm(resized_images(paths, size, workers), total=len(paths), unit="img",
+                       desc="decoding", leave=False)
+        for i, (image_path, image, reason) in enumerate(results):
             if image is None:
                 skipped.append((image_path, reason))
                 continue
-            label = label_of[image_path]
-            writer.add(image[np.newaxis], [label])
-            counts[label] += 1
-            if channel_sums is not None:
-                # cv2.sumElems is exact for uint8 images and ~100x faster than numpy's axis sum.
-                channel_sums += cv2.sumElems(image)[:3]
-    return counts, skipped
+            writer.add(image[np.newaxis], [i])
+            kept.append(i)
+            # cv2.sumElems is exact for uint8 images and ~100x faster than numpy's axis sum.
+            sums.append(cv2.sumElems(image)[:3])
+    return np.array(kept, dtype=np.int64), np.array(sums, dtype=np.float64).reshape(-1, 3), skipped
 
 
-def build_hdf5(dataset, splits, class_names, output, size=(256, 256), workers=None, run=None):
+def copy_rows(source, rows, labels, path, class_names, attrs, block=64):
+    """Pass 2: write `source[rows]` (in the order of `rows`) with `labels`
+    to a new HDF5 file at `path`, `block` rows at a time."""
+    with HDF5DatasetWriter((len(rows),) + source.shape[1:], path, buf_size=block,
+                           attrs=attrs) as writer:
+        writer.store_class_labels(class_names)
+        for start in range(0, len(rows), block):
+            chunk = rows[start:start + block]
+            order = np.argsort(chunk)  # h5py reads a list of rows in increasing order only
+            images = np.empty((len(chunk),) + source.shape[1:], source.dtype)
+            images[order] = source[chunk[order]]
+            writer.add(images, labels[start:start + block])
+
+
+def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed=42,
+               size=(256, 256), workers=None, run=None):
     """Write <output>/{train,val,test}.hdf5, mean.json (R, G, B means of the
-    training split) and summary.json. `splits` maps split name to (paths,
-    integer labels). Returns the summary dict."""
+    training split) and summary.json from the image `paths` of a dataset
+    and their class `names`. Returns the summary dict.
+
+    The same paths, seed and size give byte-identical HDF5 files."""
     width, height = size
-    staging = os.path.join(output, f".build-tmp-{os.getpid()}")
+    staging = os.path.join(output, f"{STAGING_PREFIX}{os.getpid()}")
     os.makedirs(staging, exist_ok=True)
-    summary = {"dataset": os.fspath(dataset), "size": [width, height],
-               "channel_order": CHANNEL_ORDER, "class_names": list(class_names),
-               "counts": {}, "skipped": [], "run": run or {}}
-    sums = np.zeros(3, dtype=np.float64)
     start = time.perf_counter()
-    total = 0
     try:
-        for split in SPLITS:
-            paths, labels = splits[split]
-            attrs = {"channel_order": CHANNEL_ORDER, "width": width, "height": height,
-                     "source": os.path.abspath(dataset), "split": split}
-            counts, skipped = write_split(os.path.join(staging, f"{split}.hdf5"), paths, labels,
-                                          class_names, size, attrs, workers=workers,
-                                          channel_sums=sums if split == "train" else None,
-                                          desc=split)
-            report_skipped(skipped, len(paths))
-            summary["counts"][split] = {name: int(n) for name, n in zip(class_names, counts)}
-            summary["skipped"] += [{"path": p, "reason": r, "split": split} for p, r in skipped]
-            total += int(counts.sum())
-            if split == "train":
-                n_train = int(counts.sum())
-            if counts.sum() == 0:
-                raise UserError(f"{dataset}: none of the {len(paths)} {split} images could be "
-                                "read", 1)
-        seconds = time.perf_counter() - start
-        pixels = n_train * width * height
-        b, g, r = (sums / pixels).tolist()
+        staged = os.path.join(staging, "all.hdf5")
+        kept, sums, skipped = decode_all(staged, paths, size, workers=workers)
+        report_skipped(skipped, len(paths))
+        if len(kept) == 0:
+            raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
+        kept_names = [names[i] for i in kept]
+        left_out = sorted(set(names) - set(kept_names))
+        for name in left_out:
+            print(f"warning: class {name!r} has no readable images and is left out", file=sys.stderr)
+        class_names = sorted(set(kept_names))
+        if len(class_names) < 2:
+            raise UserError(f"{dataset}: only class {class_names[0]!r} has readable images; a "
+                            "classifier needs at least 2", 1)
+        small = [n for n in class_names if kept_names.count(n) < 2]
+        if small:
+            raise UserError(f"{dataset}: class {small[0]!r} has only 1 readable image; the "
+                            "stratified train/val/test split needs more: add images or remove "
+                            "that class folder", 1)
+        index = {name: i for i, name in enumerate(class_names)}
+        labels = np.array([index[n] for n in kept_names], dtype=np.int64)
+        # Rows of the staging file are split, so skipped files take no place in any split.
+        splits = stratified_split(np.arange(len(kept)), labels, test_size, val_size, seed)
+
+        summary = {"dataset": os.fspath(dataset), "size": [width, height],
+                   "channel_order": CHANNEL_ORDER, "class_names": class_names, "counts": {},
+                   "skipped": [{"path": p, "reason": r} for p, r in skipped],
+                   "classes_left_out": left_out, "run": run or {}}
+        with h5py.File(staged, "r") as db:
+            source = db["images"]
+            for split in SPLITS:
+                rows, split_labels = (np.asarray(a) for a in splits[split])
+                attrs = {"channel_order": CHANNEL_ORDER, "width": width, "height": height,
+                         "source": os.path.abspath(dataset), "split": split}
+                copy_rows(source, rows, split_labels, os.path.join(staging, f"{split}.hdf5"),
+                          class_names, attrs)
+                counts = np.bincount(split_labels, minlength=len(class_names))
+                summary["counts"][split] = {name: int(n) for name, n in zip(class_names, counts)}
+        os.remove(staged)
+        train_rows = np.asarray(splits["train"][0])
+        b, g, r = (sums[train_rows].sum(axis=0) / (len(train_rows) * width * height)).tolist()
         write_json(os.path.join(staging, MEAN_FILE), {"R": r, "G": g, "B": b})
+        seconds = time.perf_counter() - start
         summary["seconds"] = round(seconds, 2)
-        summary["images_per_s"] = round(total / seconds, 1) if seconds else None
+        summary["images_per_s"] = round(len(kept) / seconds, 1) if seconds else None
         write_json(os.path.join(staging, SUMMARY_FILE), summary)
-        for final in output_files(output):
-            os.replace(os.path.join(staging, os.path.basename(final)), final)
+        move_into_place(staging, output_files(output))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+def move_into_place(staging, finals):
+    """Rename the staged files onto their final names with Ctrl-C and `kill`
+    held back, so the outputs are never half old build, half new; a signal
+    that arrives meanwhile is acted on once all are moved."""
+    mask = getattr(signal, "pthread_sigmask", None)  # not on Windows
+    previous = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if mask else None
+    try:
+        for final in finals:
+            os.replace(os.path.join(staging, os.path.basename(final)), final)
+    finally:
+        if mask:
+            mask(signal.SIG_SETMASK, previous)

@@ -22,6 +22,9 @@ class HDF5DatasetWriter:
     the temporary file and leaves whatever was at `output_path` untouched.
     `atomic=False` writes in place like the book's writer; then an error still
     flushes the buffer, so the partial file holds every row added so far.
+
+    Datasets are created without HDF5's modification times, so the same rows
+    give a byte-identical file (a build can be checked by its checksum).
     """
 
     def __init__(self, dims, output_path, data_key="images", buf_size=1000, dtype="uint8",
@@ -38,9 +41,9 @@ class HDF5DatasetWriter:
         dtype = np.dtype(dtype)
         rows = min(chunk_rows(dims[1:], dtype.itemsize), max(1, dims[0]))
         self.data = self.db.create_dataset(data_key, shape=dims, maxshape=(None,) + dims[1:],
-                                           dtype=dtype, chunks=(rows,) + dims[1:])
+                                           dtype=dtype, chunks=(rows,) + dims[1:], track_times=False)
         self.labels = self.db.create_dataset("labels", shape=(dims[0],), maxshape=(None,),
-                                             dtype="int64", chunks=(max(1024, rows),))
+                                             dtype="int64", chunks=(max(1024, rows),), track_times=False)
         self.db.attrs["format"] = FORMAT
         for key, value in (attrs or {}).items():
             self.db.attrs[key] = value
@@ -86,7 +89,7 @@ class HDF5DatasetWriter:
         names = [str(name) for name in class_labels]
         if "label_names" in self.db:
             del self.db["label_names"]
-        self.db.create_dataset("label_names", data=names, dtype=h5py.string_dtype())
+        self.db.create_dataset("label_names", data=names, dtype=h5py.string_dtype(), track_times=False)
 
     storeClassLabels = store_class_labels  # the book's spelling
 

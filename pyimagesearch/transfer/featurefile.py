@@ -13,6 +13,7 @@ list, so the first 75% and the rest make the tutorial's train/test split.
 """
 
 import os
+import sys
 import time
 
 import h5py
@@ -53,15 +54,17 @@ def spec_from_attrs(attrs):
 def write_feature_file(output_path, extractor, paths, labels, class_names, attrs,
                        buffer_size=1000, progress=True):
     """Extract features for `paths` (with integer `labels`, one per path) and
-    write them atomically to `output_path`. Unreadable images are left out.
-    Returns (rows written, [(skipped path, reason)], seconds)."""
+    write them atomically to `output_path`. Unreadable images are left out,
+    and so is a class none of whose images could be read (a warning names
+    it; the labels are renumbered over the classes kept). Returns (rows
+    written, [(skipped path, reason)], seconds)."""
     label_of = dict(zip(paths, labels))
     skipped, count = [], 0
     with HDF5DatasetWriter((len(paths), extractor.dim), output_path, data_key=DATA_KEY,
                            buf_size=buffer_size, dtype="float32", attrs=attrs) as writer:
-        writer.store_class_labels(class_names)
         stored_paths = writer.db.create_dataset("paths", shape=(len(paths),), maxshape=(None,),
-                                                dtype=h5py.string_dtype(), chunks=True)
+                                                dtype=h5py.string_dtype(), chunks=True,
+                                                track_times=False)
         start = time.perf_counter()
         with tqdm(total=len(paths), unit="img", desc="extracting", disable=not progress) as bar:
             for _, kept, features, bad in extractor.extract(paths):
@@ -74,6 +77,18 @@ def write_feature_file(output_path, extractor, paths, labels, class_names, attrs
         stored_paths.resize((count,))
         if count == 0:
             raise UserError(f"none of the {len(paths)} image files could be read", 1)
+        writer.flush()
+        written = writer.labels[:count]
+        present = sorted(set(written.tolist()))
+        for c in sorted(set(range(len(class_names))) - set(present)):
+            print(f"warning: class {class_names[c]!r} has no readable images and is left out",
+                  file=sys.stderr)
+        if len(present) < 2:
+            raise UserError(f"only class {class_names[present[0]]!r} has readable images; a "
+                            "classifier needs at least 2", 1)
+        if len(present) < len(class_names):
+            writer.labels[:count] = np.searchsorted(present, written)
+        writer.store_class_labels([class_names[c] for c in present])
     return count, skipped, seconds
 
 
