@@ -39,6 +39,10 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     cli.check_positive(args, "batch-size")
+    from pyimagesearch.utils.atomic import check_output_file, report_replaced
+    output = args.output or os.path.splitext(args.model)[0] + "_crop_accuracy.json"
+    check_output_file(output, "--output")
+    replaced = [output] if os.path.exists(output) else []
     from pyimagesearch.io import open_hdf5, read_label_names
     from pyimagesearch.io.hdf5file import hdf5_file
     db_path = hdf5_file(args.hdf5, args.split)
@@ -76,9 +80,9 @@ def main(argv=None):
         print(line)
     print(f"[INFO] 10-crop minus single view: {results['rank1_gain'] * 100:+.2f} points "
           f"(rank-1, {len(labels)} images)")
-    output = args.output or os.path.splitext(args.model)[0] + "_crop_accuracy.json"
     write_json(output, results)
     print(f"[INFO] wrote {output}")
+    report_replaced(replaced)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from pyimagesearch.datasets.folder import encode_labels, find_dataset, report_skipped
 from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
 from pyimagesearch.utils import cli
+from pyimagesearch.utils.atomic import check_output_file, report_replaced
 from pyimagesearch.utils.errors import run_cli
 
 
@@ -61,6 +62,8 @@ def main(argv=None):
     size, alpha = check_backbone_args(args.backbone, weights, args.size, args.alpha)
     if weights not in (None, "imagenet"):
         weights = os.path.abspath(weights)
+    check_output_file(args.output, "--output")
+    replaced = [args.output] if os.path.exists(args.output) else []
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
     y, class_names = encode_labels(labels)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
@@ -86,6 +89,7 @@ def main(argv=None):
     report_skipped(skipped, len(paths))
     print(f"[INFO] wrote {count} rows x {extractor.dim} features to {args.output} in {seconds:.1f}s "
           f"({(count + len(skipped)) / seconds:.0f} images/s)")
+    report_replaced(replaced)
 
 
 if __name__ == "__main__":

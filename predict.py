@@ -46,6 +46,12 @@ def main(argv=None):
     args = parse_args(argv)
     if args.top_k < 1 or args.batch_size < 1:
         raise UserError("--top-k and --batch-size must be at least 1")
+    from pyimagesearch.utils.atomic import check_output_file, ensure_writable_folder, report_replaced
+    if not args.no_annotate:
+        ensure_writable_folder(args.output, "--output")
+    if args.csv:
+        check_output_file(args.csv, "--csv")
+    replaced = [args.csv] if args.csv and os.path.exists(args.csv) else []
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     from pyimagesearch.inference import expand_image_args, write_predictions
     paths = expand_image_args(args.image)
@@ -70,6 +76,7 @@ def main(argv=None):
     where += [f"CSV in {args.csv}"] if args.csv else []
     print(f"[INFO] classified {classified} of {len(paths)} images"
           + (f"; {', '.join(where)}" if where else ""), file=sys.stderr)
+    report_replaced(replaced)
     if not classified:
         raise UserError("none of the images could be read", 1)
 

@@ -46,12 +46,16 @@ def main(argv=None):
         raise UserError("--c-grid values must be positive")
     if not args.model.endswith(".skops"):
         raise UserError(f"{args.model}: the classifier is saved with skops; give --model a .skops name")
+    from pyimagesearch.utils.atomic import check_output_file, report_replaced
+    from pyimagesearch.utils.modelinfo import run_stamp, save_model_info, sidecar_path
+
+    check_output_file(args.model, "--model")
+    replaced = [p for p in (args.model, sidecar_path(args.model)) if os.path.exists(p)]
     import sklearn
     import skops
 
     from pyimagesearch.transfer.classifier import save_classifier, split_rows, tune_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file, spec_from_attrs
-    from pyimagesearch.utils.modelinfo import run_stamp, save_model_info, sidecar_path
     from pyimagesearch.utils.reports import evaluate_predictions
 
     features, labels, class_names, paths, attrs = read_feature_file(args.db)
@@ -93,6 +97,7 @@ def main(argv=None):
     save_classifier(args.model, search.best_estimator_)
     save_model_info(args.model, class_names, spec, run)
     print(f"[INFO] wrote {args.model} and {sidecar_path(args.model)}")
+    report_replaced(replaced)
 
 
 if __name__ == "__main__":

@@ -142,9 +142,10 @@ def write_predictions(results, class_names, top_k=1, output=None, csv_path=None,
     does: `path<TAB>label<TAB>probability` per image on stdout (top_k pairs),
     skipped files on stderr, annotated copies in `output` (None: none), an
     optional CSV and, with `show`, a window per image. Returns how many
-    images were classified."""
+    images were classified. Annotated copies that replace files of an
+    earlier run are counted in a note at the end."""
     k = min(top_k, len(class_names))
-    rows, used_names = [], set()
+    rows, used_names, replaced = [], set(), 0
     for path, probs, reason in results:
         if probs is None:
             print(f"skipped {path}: {reason}", file=sys.stderr)
@@ -164,6 +165,7 @@ def write_predictions(results, class_names, top_k=1, output=None, csv_path=None,
                 name = "_" + name
             used_names.add(name)
             target = os.path.join(output, name)
+            replaced += os.path.exists(target)
             with atomic_path(target) as tmp:
                 if not cv2.imwrite(tmp, annotated):
                     raise UserError(f"{target}: could not write the annotated image", 1)
@@ -174,4 +176,7 @@ def write_predictions(results, class_names, top_k=1, output=None, csv_path=None,
         header = ["path"] + [c for i in range(1, k + 1) for c in (f"label{i}", f"probability{i}")]
         with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows([header] + rows)
+    if replaced:
+        print(f"[NOTE] replaced {replaced} annotated images of an earlier run in {output}/",
+              file=sys.stderr)
     return len(rows)

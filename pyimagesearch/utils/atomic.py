@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 from contextlib import contextmanager
 
 from .errors import UserError
@@ -44,3 +45,19 @@ def ensure_writable_folder(folder, flag="the output path"):
                         f"choose another {flag}", 1) from None
     if not os.access(folder, os.W_OK):
         raise UserError(f"{folder}: output folder is not writable; choose another {flag}", 1)
+
+
+def check_output_file(path, flag="the output path"):
+    """Fail before any long work when the file `path` cannot be written: it
+    is a folder (exit 2), or its folder cannot be created or written (exit 1)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise UserError(f"{path}: is a folder; give {flag} a file name")
+    ensure_writable_folder(os.path.dirname(os.path.abspath(path)), flag)
+
+
+def report_replaced(paths, what="the previous"):
+    """Say which earlier outputs a run has just replaced (`paths` that
+    existed before it started), on stderr: stdout may carry results."""
+    if paths:
+        print(f"[NOTE] replaced {what} {', '.join(map(os.fspath, paths))}", file=sys.stderr)
