@@ -65,6 +65,7 @@ def test_build_refuses_to_overwrite_without_force(tmp_path):
     forced = run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 20,
                         "--test-size", 3, "--val-size", 3, "--force")
     assert forced.returncode == 0, forced.stderr
+    assert f"[NOTE] replaced the previous {out / 'train.hdf5'}" in forced.stderr
     with h5py.File(out / "train.hdf5") as db:
         assert db["images"].shape[1:] == (20, 20, 3)
 
@@ -81,6 +82,25 @@ def test_failed_rebuild_keeps_previous_outputs(tmp_path):
                         "--test-size", 3, "--val-size", 3, "--force")
     assert_clean_failure(failed, 1, "could be read")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging folder left
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    dataset = make_colour_dataset(tmp_path / "ds", per_class=8, size=(20, 24))
+
+    def build(name, seed):
+        out = tmp_path / name
+        result = run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 16,
+                            "--test-size", 6, "--val-size", 3, "--seed", seed)
+        assert result.returncode == 0, result.stderr
+        return {p.name: p.read_bytes() for p in out.iterdir() if p.suffix == ".hdf5"}
+
+    first, again, other = build("first", 7), build("again", 7), build("other", 8)
+    assert sorted(first) == ["test.hdf5", "train.hdf5", "val.hdf5"]
+    assert first == again  # no creation times, temporary paths or timings in the files
+    assert other["test.hdf5"] != first["test.hdf5"]
+    with h5py.File(tmp_path / "first" / "test.hdf5") as a, h5py.File(tmp_path / "other" / "test.hdf5") as b:
+        assert a["images"].shape == b["images"].shape  # same sizes, other images
+        assert {x.tobytes() for x in a["images"][:]} != {x.tobytes() for x in b["images"][:]}
 
 
 @pytest.mark.parametrize("script", ["train_alexnet.py", "crop_accuracy.py"])
