@@ -39,9 +39,10 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     cli.check_positive(args, "batch-size")
-    from pyimagesearch.utils.atomic import check_output_file, report_replaced
+    from pyimagesearch.utils.atomic import check_output_file, report_replaced, write_json
     output = args.output or os.path.splitext(args.model)[0] + "_crop_accuracy.json"
-    check_output_file(output, "--output")
+    if args.output:  # the default lies beside the model: checked once the model has loaded
+        check_output_file(output, "--output")
     replaced = [output] if os.path.exists(output) else []
     from pyimagesearch.io import open_hdf5, read_label_names
     from pyimagesearch.io.hdf5file import hdf5_file
@@ -51,11 +52,12 @@ def main(argv=None):
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     from pyimagesearch.cropaccuracy import predict_views
     from pyimagesearch.inference import load_classifier
-    from pyimagesearch.utils.atomic import write_json
     from pyimagesearch.utils.ranked import rank5_accuracy
     from pyimagesearch.utils.reports import evaluate_predictions
 
     model, class_names, spec = load_classifier(args.model)
+    if not args.output:
+        check_output_file(output, "--output")
     if file_classes is not None and file_classes != class_names:
         raise UserError(f"{db_path}: its classes {file_classes} differ from the model's "
                         f"{class_names}; evaluate with the HDF5 files the model was trained on")
