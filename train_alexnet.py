@@ -12,7 +12,9 @@ Writes the best model so far (atomically, after every improving epoch) with
 its JSON sidecar, so predict.py and crop_accuracy.py work on it, plus the
 class names, a loss/accuracy plot and the history as CSV and JSON. A run
 stopped by Ctrl-C or a crash continues from its last completed epoch with
---resume (state kept in <model>_backup/ until the run ends).
+--resume (state kept in <model>_backup/ until the run ends). --distribute
+trains on several GPUs or machines; with multiworker each worker reads only
+its own share of train.hdf5 (see the README).
 
     python train_alexnet.py --hdf5 output/hdf5 --model output/alexnet.keras
 """
@@ -45,8 +47,8 @@ def parse_args(argv):
     train = cli.add_training_arguments(parser, epochs=75, batch_size=64, lr=1e-3, patience=10)
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="random horizontal flips (default: on)")
-    train.add_argument("--resume", action="store_true",
-                       help="continue an interrupted run from its last completed epoch")
+    cli.add_resume_argument(train)
+    cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "alexnet")
     return parser.parse_args(argv)
 
@@ -54,28 +56,32 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr", "workers", "fc-units")
+    cli.check_distribute_arguments(args)
     from pyimagesearch.io.hdf5file import hdf5_file, load_means
     train_path, val_path = hdf5_file(args.hdf5, "train"), hdf5_file(args.hdf5, "val")
     means = load_means(args.hdf5)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch import training
-    from pyimagesearch.hdf5training import fit_from_hdf5
-    from pyimagesearch.io.hdf5sequence import HDF5Sequence
+    from pyimagesearch import distribute, training
+    from pyimagesearch.hdf5training import fit_from_hdf5, hdf5_sequence
     from pyimagesearch.nn.conv import AlexNet
     from pyimagesearch.preprocessing import MeanPreprocessor, PatchPreprocessor, SimplePreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
 
+    # The strategy comes first: TensorFlow must not have started its devices.
+    dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
+    keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
     outputs = training.OutputPaths.from_args(args.model, args.label_bin, args.plot)
     mean = MeanPreprocessor(means["R"], means["G"], means["B"])
     patch = PatchPreprocessor(args.size, args.size, seed=args.seed)
     aug = image_augmentation(rotation=20, zoom=0.15, shift=0.2, shear=0.15, flip=args.flip,
                              seed=args.seed)
-    train = HDF5Sequence(train_path, args.batch_size, preprocessors=[patch, mean], aug=aug,
-                         shuffle=True, seed=args.seed, workers=args.workers)
-    val = HDF5Sequence(val_path, args.batch_size, workers=args.workers,
-                       preprocessors=[SimplePreprocessor(args.size, args.size), mean])
+    # Under --distribute each worker reads only its own share of the files.
+    train = hdf5_sequence(dist, train_path, args.batch_size, preprocessors=[patch, mean], aug=aug,
+                          shuffle=True, seed=args.seed, workers=args.workers)
+    val = hdf5_sequence(dist, val_path, args.batch_size, workers=args.workers,
+                        preprocessors=[SimplePreprocessor(args.size, args.size), mean])
     stored = train.source.images.shape[1:3]
     if min(stored) < args.size:
         raise UserError(f"{train_path}: images are {stored[1]}x{stored[0]}, smaller than the "
@@ -83,18 +89,21 @@ def main(argv=None):
     if train.class_names is None or val.class_names != train.class_names:
         raise UserError(f"{val_path}: its label_names differ from {train_path}'s; build both "
                         "with one build_hdf5.py run")
-    if args.batch_size > train.num_images:
-        raise UserError(f"--batch-size {args.batch_size} is larger than the {train.num_images} "
+    if args.batch_size > train.source.num_images:
+        raise UserError(f"--batch-size {args.batch_size} is larger than the {train.source.num_images} "
                         "training images; pass a smaller --batch-size")
-    model = AlexNet.build(args.size, args.size, 3, len(train.class_names), reg=args.reg,
-                          fc_units=args.fc_units)
+    with dist.scope():
+        model = AlexNet.build(args.size, args.size, 3, len(train.class_names), reg=args.reg,
+                              fc_units=args.fc_units)
+        optimizer = keras.optimizers.Adam(learning_rate=dist.lr(args.lr))
     # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
     spec = training.input_spec_for(args.size, args.size, resize="simple",
                                    mean=[means["B"], means["G"], means["R"]])
     spec.update(scale=1.0, crop=args.size)
-    fit_from_hdf5(model, train, val, keras.optimizers.Adam(learning_rate=args.lr), outputs, spec,
-                  train.class_names, epochs=args.epochs, patience=args.patience,
-                  resume=args.resume, architecture="alexnet", run_args=vars(args), seed=args.seed)
+    fit_from_hdf5(model, train, val, optimizer, outputs, spec, train.class_names, epochs=args.epochs,
+                  patience=args.patience, resume=args.resume, architecture="alexnet",
+                  run_args=vars(args), seed=args.seed, dist=dist, batch_size=args.batch_size,
+                  workers=args.workers)
     train.close()
     val.close()
 

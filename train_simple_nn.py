@@ -4,7 +4,8 @@ Each image is resized to 32x32 and flattened into 3,072 pixel values, fed to
 a 3072-1024-512-C network with sigmoid activations, trained with plain SGD
 and EarlyStopping, and evaluated on a held-out split. It writes the same
 outputs as train_vgg.py: model (.keras), JSON sidecar, class names, plot,
-history and confusion matrix.
+history and confusion matrix. --resume continues an interrupted run;
+--distribute trains on several GPUs or machines (see the README).
 
     python train_simple_nn.py --dataset animals --model output/simple_nn.keras
 """
@@ -22,7 +23,9 @@ def parse_args(argv):
     parser = cli.make_parser(__doc__)
     data = cli.add_dataset_arguments(parser)
     data.add_argument("--size", type=int, default=32, help="input width and height (default: %(default)s)")
-    cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
+    train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
+    cli.add_resume_argument(train)
+    cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "simple_nn")
     return parser.parse_args(argv)
 
@@ -31,20 +34,26 @@ def main(argv=None):
     args = parse_args(argv)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
     cli.check_split_sizes(args)
+    cli.check_distribute_arguments(args)
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch import training
+    from pyimagesearch import distribute, training
     from pyimagesearch.nn import MLP
 
-    outputs, split = training.load_from_args(args, paths, labels)
-    model = MLP.build(input_dim=args.size * args.size * 3, classes=len(split.class_names))
+    # The strategy comes first: TensorFlow must not have started its devices.
+    dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
+    keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
+    outputs, split = training.load_from_args(args, paths, labels, chief=dist.chief)
+    with dist.scope():
+        model = MLP.build(input_dim=args.size * args.size * 3, classes=len(split.class_names))
+        optimizer = keras.optimizers.SGD(learning_rate=dist.lr(args.lr))
     run = training.fit_and_evaluate(
-        model, split, keras.optimizers.SGD(learning_rate=args.lr),
+        model, split, optimizer,
         input_spec=training.input_spec_for(args.size, args.size, flatten=True, resize=args.resize),
         outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
-        seed=args.seed, architecture="mlp", run_args=vars(args))
+        seed=args.seed, architecture="mlp", run_args=vars(args), dist=dist, resume=args.resume)
     return 130 if run["interrupted"] else 0
 
 

@@ -6,6 +6,8 @@ rest for EarlyStopping, trains with the tutorial's augmentation and SGD with
 per-step decay, then writes the model (.keras), its JSON sidecar (everything
 predict.py needs, plus this run's arguments and results), the class names,
 the loss/accuracy plot, a per-epoch CSV/JSON history and a confusion matrix.
+--resume continues an interrupted run; --distribute trains on several GPUs or
+machines (see the README).
 
     python train_vgg.py --dataset animals --model output/smallvggnet.keras
 """
@@ -36,6 +38,8 @@ def parse_args(argv):
     train.add_argument("--mirror-test", action=argparse.BooleanOptionalAction, default=False,
                        help="evaluate on each test image and its mirror image, averaged "
                             "(only sensible with --flip; default: off)")
+    cli.add_resume_argument(train)
+    cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "smallvggnet")
     return parser.parse_args(argv)
 
@@ -44,31 +48,37 @@ def main(argv=None):
     args = parse_args(argv)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
     cli.check_split_sizes(args)
+    cli.check_distribute_arguments(args)
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch import training
+    from pyimagesearch import distribute, training
     from pyimagesearch.nn.conv import SmallVGGNet
     from pyimagesearch.preprocessing.augmentation import image_augmentation
 
-    outputs, split = training.load_from_args(args, paths, labels)
-    model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
-                              classes=len(split.class_names))
-    # Keras 3 dropped SGD's `decay`; InverseTimeDecay with decay_steps=1 is
-    # the same per-step rule: lr / (1 + decay * step), decay = lr / epochs.
-    schedule = keras.optimizers.schedules.InverseTimeDecay(
-        args.lr, decay_steps=1, decay_rate=args.lr / args.epochs)
-    if args.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(learning_rate=schedule)
-    else:
-        optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=args.momentum)
+    # The strategy comes first: TensorFlow must not have started its devices.
+    dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
+    keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
+    outputs, split = training.load_from_args(args, paths, labels, chief=dist.chief)
+    with dist.scope():
+        model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
+                                  classes=len(split.class_names))
+        # Keras 3 dropped SGD's `decay`; InverseTimeDecay with decay_steps=1 is
+        # the same per-step rule: lr / (1 + decay * step), decay = lr / epochs.
+        schedule = keras.optimizers.schedules.InverseTimeDecay(
+            dist.lr(args.lr), decay_steps=1, decay_rate=args.lr / args.epochs)
+        if args.optimizer == "adam":
+            optimizer = keras.optimizers.Adam(learning_rate=schedule)
+        else:
+            optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=args.momentum)
     run = training.fit_and_evaluate(
         model, split, optimizer,
         input_spec=training.input_spec_for(args.size, args.size, resize=args.resize),
         outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
         augmentation=image_augmentation(flip=args.flip, seed=args.seed), seed=args.seed,
-        architecture="smallvggnet", run_args=vars(args), mirror_average=args.mirror_test)
+        architecture="smallvggnet", run_args=vars(args), mirror_average=args.mirror_test,
+        dist=dist, resume=args.resume)
     return 130 if run["interrupted"] else 0
 
 

@@ -2,10 +2,8 @@
 the data stays on disk and is read a batch at a time, the best model is
 saved as training goes, and an interrupted run can be resumed."""
 
-import json
 import math
 import os
-import shutil
 import time
 
 import keras
@@ -13,113 +11,190 @@ import tensorflow as tf
 
 from .callbacks import TrainingMonitor
 from .callbacks.bestmodel import BestModelCheckpoint
+from .distribute import Distribution
 from .io.hdf5sequence import HDF5Sequence
+from .resume import ResumeState, best_so_far
 from .utils.atomic import atomic_path, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import run_stamp, save_model_info
 
 
-class ResumeState:
-    """Where BackupAndRestore keeps an unfinished run (`<model>_backup/`) and
-    which epoch it reached."""
+class RowLog(keras.callbacks.Callback):
+    """Print which rows of the training file this worker read in each epoch:
+    the evidence that the workers share the file out, each row once."""
 
-    def __init__(self, model_path):
-        self.folder = os.path.splitext(model_path)[0] + "_backup"
+    def __init__(self, name, worker, workers):
+        super().__init__()
+        self.name, self.worker, self.workers = name, worker, workers
+        self.epoch = None  # None outside training (Keras reads a batch to build the model)
 
-    @property
-    def epoch(self):
-        try:
-            with open(os.path.join(self.folder, "training_metadata.json"), encoding="utf-8") as f:
-                return int(json.load(f)["epoch"])
-        except (OSError, ValueError, KeyError):
-            return 0
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
-    def prepare(self, resume):
-        """Return the epoch to continue from (0 for a fresh run)."""
-        if resume:
-            if not os.path.isdir(self.folder):
-                raise UserError(f"{self.folder}: no interrupted run to resume (this folder is "
-                                "written during training and removed when it ends); run "
-                                "without --resume")
-            return self.epoch
-        if os.path.isdir(self.folder):
-            print(f"[NOTE] starting afresh: removing {self.folder} left by an interrupted run "
-                  "(pass --resume to continue it instead)")
-            shutil.rmtree(self.folder)
-        return 0
+    def on_train_end(self, logs=None):
+        self.epoch = None
+
+    def report(self, epoch, row_ranges):
+        if epoch is None:
+            return
+        total = sum(stop - start for start, stop in row_ranges)
+        merged = []
+        for start, stop in sorted(row_ranges):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], stop)
+            else:
+                merged.append([start, stop])
+        covered = sum(stop - start for start, stop in merged)
+        print(f"[INFO] worker {self.worker} of {self.workers}, epoch {epoch + 1}: read {total} rows "
+              f"of {self.name} ({'each once' if covered == total else 'some more than once'}): "
+              + ", ".join(f"{start}-{stop - 1}" for start, stop in merged), flush=True)
 
 
-def best_so_far(history_json, epochs, monitor="val_loss"):
-    try:
-        with open(history_json, encoding="utf-8") as f:
-            values = json.load(f).get(monitor, [])[:epochs]
-        return min(values) if values else math.inf
-    except (OSError, ValueError):
-        return math.inf
+def distributed_input(dist: Distribution, seq: HDF5Sequence, per_replica, parallel=2, row_log=None):
+    """Feed `seq` (this worker's shard of an HDF5 file, batches of
+    `per_replica` x local replicas) to model.fit under `dist`'s strategy.
+
+    Each worker builds its own pipeline over its own rows and TensorFlow does
+    no sharding of its own (distribute_datasets_from_function); each batch is
+    split into one per-replica batch per local device. Keras would otherwise
+    wrap the PyDataset in a generator dataset that tf.distribute can neither
+    shard nor split. `parallel` batches are read and prepared at once."""
+    x0, y0 = seq[0]
+    x_spec = tf.TensorSpec((None,) + x0.shape[1:], tf.as_dtype(x0.dtype))
+    y_spec = tf.TensorSpec((None,) + y0.shape[1:], tf.as_dtype(y0.dtype))
+
+    def batch_numbers():
+        # Snapshot this pass's order: on_epoch_end reshuffles it while the
+        # last batches may still be read.
+        epoch, order = (row_log.epoch if row_log else None), [int(k) for k in seq.order]
+        yield from order
+        if row_log is not None:
+            row_log.report(epoch, [seq.batch_rows(k) for k in order])
+        seq.on_epoch_end()
+
+    def read(number):
+        x, y = tf.numpy_function(lambda k: seq.source.batch(int(k)), [number],
+                                 (x_spec.dtype, y_spec.dtype))
+        return tf.ensure_shape(x, x_spec.shape), tf.ensure_shape(y, y_spec.shape)
+
+    def dataset_fn(context):
+        ds = tf.data.Dataset.from_generator(batch_numbers,
+                                            output_signature=tf.TensorSpec((), tf.int64))
+        ds = ds.map(read, num_parallel_calls=parallel, deterministic=True)
+        ds = ds.rebatch(per_replica)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(seq) * dist.replicas_per_worker))
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    return dist.strategy.distribute_datasets_from_function(dataset_fn)
+
+
+def hdf5_sequence(dist: Distribution, path, batch_size, **kwargs):
+    """An HDF5Sequence of `path` for this process: with one replica, every
+    batch (the last one may be partial); under a strategy, this worker's
+    share of whole batches of `batch_size` (per replica) x its replicas."""
+    if dist.replicas == 1:
+        return HDF5Sequence(path, batch_size, **kwargs)
+    seq = HDF5Sequence(path, batch_size * dist.replicas_per_worker,
+                       shard=(dist.worker, dist.workers), **kwargs)
+    if len(seq) == 0:
+        raise UserError(f"{path}: {seq.source.num_images} images cannot fill one global batch of "
+                        f"--batch-size {batch_size} x {dist.replicas} replicas; pass a smaller "
+                        "--batch-size")
+    return seq
 
 
 def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outputs, input_spec,
                   class_names, epochs=75, patience=10, resume=False, architecture=None,
-                  run_args=None, seed=42):
+                  run_args=None, seed=42, dist=None, batch_size=None, workers=2):
     """Compile and train with the callbacks of a long run; write the best
-    model, sidecar, labels, plot and history. Returns the sidecar's run dict."""
-    outputs.check_writable()
-    keras.utils.set_random_seed(seed)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    state = ResumeState(outputs.model)
-    start_epoch = state.prepare(resume)
-    name = architecture or model.name
+    model, sidecar, labels, plot and history. Returns the sidecar's run dict.
 
-    def run_info(extra):
-        return {"architecture": name, "arguments": run_args or {}, "seed": seed,
-                "train_images": train.num_images, "val_images": val.num_images,
-                **run_stamp(tensorflow=tf.__version__, keras=keras.__version__), **extra}
+    `dist` (a Distribution; default: one device) is the strategy the model
+    and optimizer were built under; `batch_size` is per replica. Only the
+    chief writes to `outputs`; other workers write into a temporary folder."""
+    dist = dist or Distribution(tf.distribute.get_strategy(), "default")
+    batch_size = batch_size or train.source.batch_size
+    if dist.chief:
+        outputs.check_writable()
+    with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
+        written = outputs.moved_to(folder)  # `outputs` itself on the chief
+        keras.utils.set_random_seed(seed)
+        with dist.scope():
+            model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+        state = ResumeState(outputs.model)
+        start_epoch = state.prepare(resume, chief=dist.chief)
+        name = architecture or model.name
+        distribution = dist.describe(batch_size)
 
-    def save_sidecar(path, epoch, logs):
-        save_model_info(path, class_names, input_spec,
-                        run_info({"best_epoch": epoch, "finished": None,
-                                  "val_loss": float(logs["val_loss"]),
-                                  "val_accuracy": float(logs.get("val_accuracy", math.nan))}))
+        def run_info(extra):
+            return {"architecture": name, "arguments": run_args or {}, "seed": seed,
+                    "train_images": train.num_images * dist.workers,
+                    "val_images": val.num_images * dist.workers, "distribution": distribution,
+                    **run_stamp(tensorflow=tf.__version__, keras=keras.__version__), **extra}
 
-    checkpoint = BestModelCheckpoint(outputs.model, on_save=save_sidecar,
-                                     best=best_so_far(outputs.history_json, start_epoch)
-                                     if start_epoch else math.inf)
-    monitor = TrainingMonitor(outputs.plot, json_path=outputs.history_json, start_at=start_epoch,
-                              title=f"{name}: loss and accuracy")
-    callbacks = [
-        monitor,
-        keras.callbacks.CSVLogger(outputs.history_csv, append=start_epoch > 0),
-        checkpoint,
-    ]
-    early = None
-    if patience and patience > 0:
-        early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                              restore_best_weights=True, verbose=1)
-        callbacks.append(early)
-    # Last, so an epoch counts as done for --resume only once all its outputs are written.
-    callbacks.append(keras.callbacks.BackupAndRestore(state.folder))
-    print(f"[INFO] training {name} on {train.num_images} images (validating on "
-          f"{val.num_images}) for up to {epochs} epochs"
-          + (f", resuming after epoch {start_epoch}" if start_epoch else ""))
-    started = time.perf_counter()
-    history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=2)
-    seconds = time.perf_counter() - started
-    if checkpoint.best_epoch is None and not os.path.exists(outputs.model):
-        # val_loss never became finite: keep the last weights rather than nothing.
-        with atomic_path(outputs.model) as tmp:
-            model.save(tmp)
-    epochs_run = start_epoch + len(history.history.get("loss", []))
-    val_losses = monitor.history.get("val_loss", [])  # includes the epochs before a resume
-    best_epoch = min(range(len(val_losses)), key=val_losses.__getitem__) + 1 if val_losses else None
-    run = run_info({
-        "epochs_requested": epochs, "epochs_run": epochs_run,
-        "best_epoch": best_epoch, "best_val_loss": min(val_losses, default=None),
-        "early_stopped": bool(early is not None and early.stopped_epoch > 0),
-        "resumed_from_epoch": start_epoch or None, "train_seconds": round(seconds, 1),
-    })
-    write_json(outputs.labels, list(class_names))
-    save_model_info(outputs.model, class_names, input_spec, run)
-    print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch {best_epoch} "
-          f"(val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
-    outputs.print_written(confusion=False)
-    return run
+        def save_sidecar(path, epoch, logs):
+            save_model_info(path, class_names, input_spec,
+                            run_info({"best_epoch": epoch, "finished": None,
+                                      "val_loss": float(logs["val_loss"]),
+                                      "val_accuracy": float(logs.get("val_accuracy", math.nan))}))
+
+        # Every worker reads the best value so far from the chief's history, so
+        # that all of them save (and join the same collective ops) together.
+        checkpoint = BestModelCheckpoint(written.model, on_save=save_sidecar,
+                                         best=best_so_far(outputs.history_json, start_epoch)
+                                         if start_epoch else math.inf)
+        monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
+                                  title=f"{name}: loss and accuracy")
+        callbacks = [
+            monitor,
+            keras.callbacks.CSVLogger(written.history_csv, append=start_epoch > 0),
+            checkpoint,
+        ]
+        early = None
+        if patience and patience > 0:
+            early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                  restore_best_weights=True, verbose=1)
+            callbacks.append(early)
+        train_data, val_data = train, val
+        if dist.name != "default":
+            row_log = RowLog(os.path.basename(train.source.db.filename), dist.worker, dist.workers) \
+                if dist.workers > 1 else None
+            callbacks.extend([row_log] if row_log else [])
+            train_data = distributed_input(dist, train, batch_size, workers, row_log)
+            val_data = distributed_input(dist, val, batch_size, workers)
+        # Last, so an epoch counts as done for --resume only once all its outputs are written.
+        callbacks.append(state.callback(os.path.splitext(written.model)[0] + "_backup", start_epoch))
+        dist.announce(batch_size)
+        print(f"[INFO] training {name} on {train.num_images * dist.workers} images (validating on "
+              f"{val.num_images * dist.workers}) for up to {epochs} epochs"
+              + (f", resuming after epoch {start_epoch}" if start_epoch else ""))
+        if train.shard is not None and train.num_images * dist.workers < train.source.num_images:
+            print(f"[NOTE] {train.source.num_images - train.num_images * dist.workers} training "
+                  "images left out: each epoch uses whole global batches, shared equally by the workers")
+        started = time.perf_counter()
+        history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks,
+                            verbose=2)
+        seconds = time.perf_counter() - started
+        if checkpoint.best_epoch is None and not os.path.exists(written.model):
+            # val_loss never became finite: keep the last weights rather than nothing.
+            with atomic_path(written.model) as tmp:
+                model.save(tmp)
+        epochs_run = start_epoch + len(history.history.get("loss", []))
+        val_losses = monitor.history.get("val_loss", [])  # includes the epochs before a resume
+        best_epoch = min(range(len(val_losses)), key=val_losses.__getitem__) + 1 if val_losses else None
+        run = run_info({
+            "epochs_requested": epochs, "epochs_run": epochs_run,
+            "best_epoch": best_epoch, "best_val_loss": min(val_losses, default=None),
+            "early_stopped": bool(early is not None and early.stopped_epoch > 0),
+            "resumed_from_epoch": start_epoch or None, "train_seconds": round(seconds, 1),
+            "images_per_second": round(train.num_images * dist.workers
+                                       * (epochs_run - start_epoch) / seconds, 1),
+        })
+        write_json(written.labels, list(class_names))
+        save_model_info(written.model, class_names, input_spec, run)
+        print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch {best_epoch} "
+              f"(val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
+        if dist.chief:
+            outputs.print_written(confusion=False)
+        return run

@@ -19,8 +19,10 @@ from .callbacks import TrainingMonitor
 from .datasets import CHANNEL_ORDER, SimpleDatasetLoader
 from .datasets.folder import check_classes, encode_labels, report_skipped
 from .datasets.split import split_size
+from .distribute import Distribution
 from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
+from .resume import ResumeState, copy_history_csv
 from .utils.atomic import atomic_path, ensure_writable_folder, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import run_stamp, save_model_info
@@ -91,11 +93,13 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
                                              for idx in (train_idx, val_idx, test_idx)))
 
 
-def load_from_args(args, paths, labels):
+def load_from_args(args, paths, labels, chief=True):
     """The common start of the folder trainers, from their parsed flags:
-    output paths normalised and checked, then the dataset loaded and split."""
+    output paths normalised and checked (by the chief: the other workers of
+    a multi-worker run never touch them), then the dataset loaded and split."""
     outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    outputs.check_writable()
+    if chief:
+        outputs.check_writable()
     split = load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
                        label_from=args.labels, seed=args.seed, test_size=args.test_size,
                        val_size=args.val_size, workers=args.workers)
@@ -120,7 +124,19 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
                            mean=input_spec.get("mean"))
         return x, y
 
-    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # In-memory arrays have no files to share out: under MultiWorkerMirroredStrategy
+    # every worker runs this same (same-seed) pipeline and keeps its own share of
+    # each global batch. Ignored on a single worker.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
+def predict_local(model, ds):
+    """Class probabilities for every batch of `ds`, in order, computed in this
+    process alone: no cross-worker collective ops, so any worker can call it."""
+    return np.concatenate([np.asarray(model(x, training=False)) for x, _ in ds])
 
 
 def input_spec_for(width, height, depth=3, flatten=False, resize="simple", mean=None):
@@ -171,6 +187,14 @@ class OutputPaths:
             labels = lstem + ".json"
         return cls(model, labels, plot or stem + "_plot.png")
 
+    def moved_to(self, folder):
+        """The same file names in another folder (a non-chief worker's scratch space)."""
+        folder = os.fspath(folder)
+        if os.path.abspath(folder) == os.path.dirname(os.path.abspath(self.model)):
+            return self
+        return OutputPaths(*(os.path.join(folder, os.path.basename(p))
+                             for p in (self.model, self.labels, self.plot)))
+
     def print_written(self, confusion=True):
         """List every output of the run (the confusion matrix only if made)."""
         print("[INFO] wrote:")
@@ -187,37 +211,82 @@ class OutputPaths:
 
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,
                      patience=10, augmentation=None, seed=42, architecture=None, run_args=None,
-                     mirror_average=False):
+                     mirror_average=False, dist=None, resume=False):
     """Compile, train with EarlyStopping on validation loss, evaluate on the
     test split and write the model, sidecar, labels, plots and logs.
 
-    Returns the dict saved as the sidecar's "run" section.
+    `dist` is the Distribution the model and optimizer were built under
+    (default: one device); `batch_size` is per replica. Only the chief writes
+    to `outputs`. `resume` continues from `<model>_backup/`, which exists
+    while a run is unfinished. Returns the dict saved as the sidecar's "run"
+    section.
     """
+    dist = dist or Distribution(tf.distribute.get_strategy(), "default")
     n_train = len(split.x_train)
-    if batch_size > n_train:
-        raise UserError(f"--batch-size {batch_size} is larger than the {n_train} training "
+    global_batch = dist.global_batch(batch_size)
+    if global_batch > n_train:
+        replicas = f" x {dist.replicas} replicas" if dist.replicas > 1 else ""
+        raise UserError(f"--batch-size {batch_size}{replicas} is larger than the {n_train} training "
                         "images; pass a smaller --batch-size")
-    outputs.check_writable()
+    if dist.chief:
+        outputs.check_writable()
     keras.utils.set_random_seed(seed)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    train_ds = make_dataset(split.x_train, split.y_train, batch_size, input_spec, shuffle=True,
+    with dist.scope():
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    state = ResumeState(outputs.model)
+    start_epoch = state.prepare(resume, chief=dist.chief)
+    name = architecture or model.name
+    with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
+        written = outputs.moved_to(folder)  # `outputs` itself on the chief
+        dist.announce(batch_size)
+        print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
+              f"testing on {len(split.x_test)}) for up to {epochs} epochs"
+              + (f", resuming after epoch {start_epoch}" if start_epoch else ""))
+        trained = _train(model, split, input_spec, written, state, start_epoch, epochs, dist,
+                         batch_size, patience, augmentation, seed)
+        run = {
+            "architecture": name,
+            "arguments": run_args or {},
+            "seed": seed,
+            "distribution": dist.describe(batch_size),
+            "epochs_requested": epochs,
+            **trained,
+            "train_images": n_train,
+            "val_images": len(split.x_val),
+            "test_images": len(split.x_test),
+        }
+        return _evaluate_and_save(model, split, input_spec, outputs, written, run, global_batch,
+                                  mirror_average, dist.chief)
+
+
+def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, batch_size, patience,
+           augmentation, seed):
+    """model.fit with the run's callbacks; Ctrl-C ends training, not the run.
+    Returns the training facts for the sidecar."""
+    global_batch = dist.global_batch(batch_size)
+    train_ds = make_dataset(split.x_train, split.y_train, global_batch, input_spec, shuffle=True,
                             seed=seed, augmentation=augmentation)
     has_val = len(split.x_val) > 0
-    val_ds = make_dataset(split.x_val, split.y_val, batch_size, input_spec) if has_val else None
-    monitor = TrainingMonitor(outputs.plot, json_path=outputs.history_json)
+    # Keras averages the first batch over the replicas to learn its shape, so
+    # that batch must split evenly: a multiple of the replicas.
+    val_batch = min(global_batch, len(split.x_val) // dist.replicas * dist.replicas)
+    if has_val and not val_batch:
+        raise UserError(f"{len(split.x_val)} validation images cannot be shared by {dist.replicas} "
+                        "replicas; pass a larger --val-size")
+    val_ds = make_dataset(split.x_val, split.y_val, val_batch, input_spec) if has_val else None
+    monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch)
     callbacks = [monitor]
     early = None
     if patience and patience > 0 and has_val:
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                               restore_best_weights=True, verbose=1)
         callbacks.append(early)
-
-    print(f"[INFO] training {architecture or model.name} on {n_train} images "
-          f"(validating on {len(split.x_val)}, testing on {len(split.x_test)}) "
-          f"for up to {epochs} epochs, batch size {batch_size}")
-    with atomic_path(outputs.history_csv) as csv_tmp:
-        callbacks.append(keras.callbacks.CSVLogger(csv_tmp))
+    with atomic_path(written.history_csv) as csv_tmp:
+        resumed_csv = start_epoch > 0 and copy_history_csv(written.history_csv, csv_tmp, start_epoch)
+        callbacks.append(keras.callbacks.CSVLogger(csv_tmp, append=bool(resumed_csv)))
+        # Last, so an epoch counts as done for --resume only once all its outputs are written.
+        callbacks.append(state.callback(os.path.splitext(written.model)[0] + "_backup", start_epoch))
         start = time.perf_counter()
         interrupted = False
         try:
@@ -225,65 +294,67 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
             model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
                       shuffle=False, verbose=2)
         except KeyboardInterrupt:
-            # Ctrl-C (or SIGTERM, see run_cli) ends training, not the run:
-            # the completed epochs are evaluated and saved like a full run.
-            if not monitor.history.get("loss"):
+            # Ctrl-C (or SIGTERM, see run_cli) ends training, not the run: the
+            # completed epochs are evaluated and saved like a full run, and
+            # <model>_backup/ stays for --resume.
+            if len(monitor.history.get("loss", [])) <= start_epoch:
                 raise
             interrupted = True
-            print("\n[NOTE] interrupted: evaluating and saving the best completed epoch",
-                  file=sys.stderr)
+            print("\n[NOTE] interrupted: evaluating and saving the best completed epoch; "
+                  f"--resume continues from epoch {state.epoch}", file=sys.stderr)
             if early is not None and early.best_weights is not None:
                 model.set_weights(early.best_weights)
         train_seconds = time.perf_counter() - start
     history = monitor.history
     epochs_run = len(history["loss"])
-    best_epoch = (int(np.argmin(history["val_loss"])) + 1) if has_val else epochs_run
+    # With EarlyStopping the weights kept are the best of this process's epochs
+    # (a resumed run does not see the earlier ones' weights).
+    first = start_epoch if early is not None else 0
+    best_epoch = first + int(np.argmin(history["val_loss"][first:])) + 1 if has_val else epochs_run
     stopped = bool(early is not None and early.stopped_epoch > 0)
     print(f"[INFO] trained {epochs_run} epochs in {train_seconds:.0f}s; "
           + (f"EarlyStopping stopped at epoch {epochs_run}, " if stopped else "")
           + f"best epoch {best_epoch}" + (" (weights restored)" if early is not None else ""))
+    images = len(split.x_train) * (epochs_run - start_epoch)
+    return {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
+            "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
+            "train_seconds": round(train_seconds, 1),
+            "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
 
+
+def _evaluate_and_save(model, split, input_spec, outputs, written, run, global_batch,
+                       mirror_average, chief):
     print("[INFO] evaluating on the test split...")
-    test_ds = make_dataset(split.x_test, split.y_test, max(batch_size, 128), input_spec)
-    probs = model.predict(test_ds, verbose=0)
+    batch = max(global_batch, 128)
+    probs = predict_local(model, make_dataset(split.x_test, split.y_test, batch, input_spec))
     if mirror_average:
         # Average each test image's prediction with its mirror image's: the
         # model was trained on both, so two views cut the variance for free.
-        mirrored = make_dataset(split.x_test[:, :, ::-1], split.y_test, max(batch_size, 128),
-                                input_spec)
-        probs = (probs + model.predict(mirrored, verbose=0)) / 2
+        mirrored = make_dataset(split.x_test[:, :, ::-1], split.y_test, batch, input_spec)
+        probs = (probs + predict_local(model, mirrored)) / 2
         print("[INFO] test predictions average each image and its mirror image")
     y_pred = probs.argmax(axis=1)
     report_text, report, accuracy = evaluate_predictions(split.y_test, y_pred, split.class_names)
     print(report_text)
     print(f"[INFO] test accuracy: {accuracy:.4f}")
-
-    run = {
-        "architecture": architecture or model.name,
-        "arguments": run_args or {},
-        "seed": seed,
-        "epochs_requested": epochs,
-        "epochs_run": epochs_run,
-        "best_epoch": best_epoch,
-        "early_stopped": stopped,
-        "interrupted": interrupted,
-        "train_images": n_train,
-        "val_images": len(split.x_val),
-        "test_images": len(split.x_test),
-        "train_seconds": round(train_seconds, 1),
+    run.update({
         "test_accuracy": accuracy,
         "test_mirror_average": mirror_average,
         "classification_report": report,
         **run_stamp(tensorflow=tf.__version__, keras=keras.__version__),
-    }
-    save_confusion_matrix(outputs.confusion, split.y_test, y_pred, split.class_names,
-                          title=f"{architecture or model.name}: test accuracy {accuracy:.3f}")
-    replaced = [p for p in (outputs.model, outputs.sidecar) if os.path.exists(p)]
-    with atomic_path(outputs.model) as tmp:
+    })
+    name = run["architecture"]
+    save_confusion_matrix(written.confusion, split.y_test, y_pred, split.class_names,
+                          title=f"{name}: test accuracy {accuracy:.3f}")
+    replaced = [p for p in (written.model, written.sidecar) if os.path.exists(p)]
+    # Every worker saves (saving may join collective ops); only the chief's
+    # `written` is the real output folder.
+    with atomic_path(written.model) as tmp:
         model.save(tmp)
-    write_json(outputs.labels, split.class_names)
-    save_model_info(outputs.model, split.class_names, input_spec, run)
-    if replaced:
-        print(f"[NOTE] replaced the previous {', '.join(replaced)}")
-    outputs.print_written()
+    write_json(written.labels, split.class_names)
+    save_model_info(written.model, split.class_names, input_spec, run)
+    if chief:
+        if replaced:
+            print(f"[NOTE] replaced the previous {', '.join(replaced)}")
+        outputs.print_written()
     return run

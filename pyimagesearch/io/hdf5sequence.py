@@ -18,27 +18,46 @@ class HDF5Sequence(keras.utils.PyDataset):
     of the batches each epoch: reads stay contiguous, and images meet
     different neighbours because build_hdf5.py shuffled them once when it
     wrote the file. Labels are integers unless `binarize=True`.
+
+    `shard=(i, n)` serves only worker i of n's share, for multi-worker
+    training: the file's whole batches are split into n equal, contiguous
+    runs (worker 0 the first), so every worker runs the same number of steps.
+    The rows after the last whole share (fewer than n batches' worth) are
+    left out, the same ones every epoch; `num_images` counts the rows served.
     """
 
     def __init__(self, db_path, batch_size, preprocessors=None, aug=None, binarize=False,
                  classes=None, shuffle=False, seed=None, workers=1, max_queue_size=10,
-                 data_key="images"):
+                 data_key="images", shard=None):
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max_queue_size)
         self.source = HDF5DatasetGenerator(db_path, batch_size, preprocessors=preprocessors, aug=aug,
                                            binarize=binarize, classes=classes, data_key=data_key)
         self.class_names = self.source.class_names
-        self.num_images = self.source.num_images
+        self.shard = shard
+        if shard is None:
+            self.batches = np.arange(len(self.source))
+            self.num_images = self.source.num_images
+        else:
+            index, count = shard
+            per_worker = self.source.num_images // batch_size // count
+            self.batches = np.arange(index * per_worker, (index + 1) * per_worker)
+            self.num_images = per_worker * batch_size
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(self.source))
+        self.order = self.batches.copy()
         if shuffle:
             self.rng.shuffle(self.order)
 
     def __len__(self):
-        return len(self.source)
+        return len(self.order)
 
     def __getitem__(self, index):
         return self.source.batch(int(self.order[index]))
+
+    def batch_rows(self, number):
+        """The file rows [start, stop) of the file's batch `number` (an entry of `order`)."""
+        start = int(number) * self.source.batch_size
+        return start, min(start + self.source.batch_size, self.source.num_images)
 
     def on_epoch_end(self):
         if self.shuffle:

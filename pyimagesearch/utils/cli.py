@@ -38,12 +38,40 @@ def add_dataset_arguments(parser, split=True):
 def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=15):
     train = parser.add_argument_group("training")
     train.add_argument("--epochs", type=int, default=epochs, help="maximum epochs (default: %(default)s)")
-    train.add_argument("--batch-size", type=int, default=batch_size, help="default: %(default)s")
+    train.add_argument("--batch-size", type=int, default=batch_size,
+                       help="images per step on each replica; the global batch is this times the "
+                            "number of replicas (default: %(default)s)")
     train.add_argument("--lr", type=float, default=lr, help="initial learning rate (default: %(default)s)")
     train.add_argument("--patience", type=int, default=patience,
                        help="EarlyStopping: stop after this many epochs without a lower validation "
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
     return train
+
+
+def add_resume_argument(group):
+    group.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run (Ctrl-C, kill, crash) from its last "
+                            "completed epoch, kept in <model>_backup/ until a run ends")
+
+
+def add_distribute_arguments(parser):
+    dist = parser.add_argument_group(
+        "distribution", "several GPUs or machines; see the README section 'Training on several "
+        "GPUs or machines'")
+    dist.add_argument("--distribute", choices=["auto", "none", "mirrored", "multiworker"],
+                      default="auto",
+                      help="auto: MirroredStrategy when more than one GPU is visible, else one "
+                           "device; none: one device; mirrored: MirroredStrategy over all GPUs "
+                           "(or the --cpu-devices); multiworker: MultiWorkerMirroredStrategy, "
+                           "the cluster read from the TF_CONFIG environment variable "
+                           "(default: %(default)s)")
+    dist.add_argument("--scale-lr", action="store_true",
+                      help="linear scaling rule: multiply --lr by the number of replicas, as the "
+                           "global batch (--batch-size per replica x replicas) grows with them")
+    dist.add_argument("--cpu-devices", type=int, default=None,
+                      help="split the CPU into this many logical devices, to try --distribute "
+                           "mirrored without GPUs (tests, benchmarks); no speed-up is expected")
+    return dist
 
 
 def add_output_arguments(parser, name):
@@ -63,6 +91,14 @@ def check_positive(args, *names):
         value = getattr(args, name.replace("-", "_"))
         if value is None or value <= 0:
             raise UserError(f"--{name} must be a positive number, got {value}")
+
+
+def check_distribute_arguments(args):
+    if args.cpu_devices is not None:
+        check_positive(args, "cpu-devices")
+    if args.distribute == "multiworker":
+        from ..distribute import read_tf_config
+        read_tf_config()
 
 
 def check_split_sizes(args):
