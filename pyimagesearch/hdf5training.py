@@ -193,8 +193,11 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
         })
         write_json(written.labels, list(class_names))
         save_model_info(written.model, class_names, input_spec, run)
-        print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch {best_epoch} "
-              f"(val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
         if dist.chief:
+            print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch {best_epoch} "
+                  f"(val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
             outputs.print_written(confusion=False)
+        else:
+            print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; the chief writes the "
+                  "outputs")
         return run
