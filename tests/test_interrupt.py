@@ -39,12 +39,11 @@ def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_training_saves_the_completed_epochs(sig, tmp_path):
+def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_path):
     dataset = make_colour_dataset(tmp_path / "d", per_class=10, size=(8, 8))
     out = tmp_path / "out"
-    code, stdout, stderr = interrupt_training(
-        "train_simple_nn.py", ["--dataset", dataset, "--size", 8, "--patience", 0, "--batch-size", 4],
-        out, sig)
+    args = ["--dataset", dataset, "--size", 8, "--patience", 0, "--batch-size", 4]
+    code, stdout, stderr = interrupt_training("train_simple_nn.py", args, out, sig)
     assert code == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
     info = json.loads((out / "nn.json").read_text())
@@ -54,17 +53,12 @@ def test_interrupted_training_saves_the_completed_epochs(sig, tmp_path):
     for name in ("nn.keras", "nn_labels.json", "nn_plot.png", "nn_history.csv", "nn_confusion.png"):
         assert (out / name).stat().st_size > 0, name
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
-    assert (out / "nn_backup").is_dir()  # kept for --resume
-
-
-def test_resume_finishes_the_requested_epochs(tmp_path):
-    dataset = make_colour_dataset(tmp_path / "d", per_class=10, size=(8, 8))
-    out = tmp_path / "out"
-    args = ["--dataset", dataset, "--size", 8, "--patience", 0, "--batch-size", 4]
-    code, _, stderr = interrupt_training("train_simple_nn.py", args, out)
-    assert code == 130, stderr
+    # The backup is kept for --resume; it may lag the history by the epoch
+    # that was being recorded when the signal came.
     done = json.loads((out / "nn_backup" / "training_metadata.json").read_text())["epoch"]
     assert 1 <= done < 100000 and f"--resume continues from epoch {done}" in stderr
+    if sig == signal.SIGTERM:
+        return  # resuming once is enough
 
     resumed = run_script("train_simple_nn.py", *args, "--epochs", done + 2, "--resume",
                          "--model", out / "nn.keras")
