@@ -1,6 +1,8 @@
-"""Training speed with and without --distribute mirrored, in images/s, read
-from each run's sidecar (`run.images_per_second`: training images x epochs
-over the training time, validation included).
+"""Training speed with and without --distribute mirrored, in images/s: over
+the whole run from each run's sidecar (`run.images_per_second`: training
+images x epochs over the training time, first-epoch tracing and validation
+included), and in steady state from Keras' per-epoch "ms/step" lines (epochs
+after the first, global batch / median time per step).
 
     python benchmarks/bench_distribute.py --dataset ../shared/data/animals
 
@@ -17,15 +19,18 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEP = re.compile(r"^\d+/\d+ - \d+s - (\d+)(us|ms|s)/step", re.MULTILINE)
+UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def train(args, mode, repeat, extra):
-    model = os.path.join(args.output, f"{mode}_{repeat}.keras")
+    model = os.path.join(args.output, f"{mode.replace(' ', '_')}_{repeat}.keras")
     batch, env = args.batch_size, dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     cmd = [sys.executable, os.path.join(ROOT, args.script), "--dataset", args.dataset,
            "--model", model, "--size", str(args.size), "--epochs", str(args.epochs),
@@ -38,13 +43,17 @@ def train(args, mode, repeat, extra):
         cmd += ["--cpu-devices", str(args.replicas)]
     cmd += ["--batch-size", str(batch), *extra]
     print("running:", " ".join(cmd[1:]), flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    stdout = subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            text=True).stdout
     with open(os.path.splitext(os.path.join(ROOT, model))[0] + ".json", encoding="utf-8") as f:
         run = json.load(f)["run"]
-    print(f"  {mode}: {run['images_per_second']:.0f} images/s, {run['distribution']['replicas']} "
-          f"replica(s), global batch {run['distribution']['global_batch_size']}, "
+    global_batch = run["distribution"]["global_batch_size"]
+    steps = [int(value) * UNIT[unit] for value, unit in STEP.findall(stdout)][1:]
+    steady = global_batch / statistics.median(steps) if steps else float("nan")
+    print(f"  {mode}: {run['images_per_second']:.0f} images/s over the run, {steady:.0f} in steady "
+          f"state; {run['distribution']['replicas']} replica(s), global batch {global_batch}, "
           f"test accuracy {run['test_accuracy']:.3f}", flush=True)
-    return run["images_per_second"]
+    return run["images_per_second"], steady
 
 
 def main():
@@ -72,12 +81,17 @@ def main():
         # Alternate, so that machine noise hits both modes alike.
         for mode, values in speeds.items():
             values.append(train(args, mode, repeat, extra))
-    one, mirrored = (statistics.median(values) for values in speeds.values())
-    print(f"\n| mode | images/s (median of {args.repeats}) | runs |")
-    print("| --- | --- | --- |")
+    medians = {mode: [statistics.median(v[i] for v in values) for i in (0, 1)]
+               for mode, values in speeds.items()}
+    print(f"\n| mode | images/s over the run (median of {args.repeats}) | runs | steady state "
+          "(median) | runs |")
+    print("| --- | --- | --- | --- | --- |")
     for mode, values in speeds.items():
-        print(f"| {mode} | {statistics.median(values):.0f} | {', '.join(f'{v:.0f}' for v in values)} |")
-    print(f"\nmirrored / one device: {mirrored / one:.2f}x; load average now {os.getloadavg()[0]:.1f}")
+        runs = [", ".join(f"{v[i]:.0f}" for v in values) for i in (0, 1)]
+        print(f"| {mode} | {medians[mode][0]:.0f} | {runs[0]} | {medians[mode][1]:.0f} | {runs[1]} |")
+    ratios = [medians["mirrored"][i] / medians["one device"][i] for i in (0, 1)]
+    print(f"\nmirrored / one device: {ratios[0]:.2f}x over the run, {ratios[1]:.2f}x in steady "
+          f"state; load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
