@@ -123,7 +123,7 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
             model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                           metrics=["accuracy"])
         state = ResumeState(outputs.model)
-        start_epoch = state.prepare(resume, chief=dist.chief)
+        start_epoch = state.prepare(resume, chief=dist.chief, arguments=run_args)
         name = architecture or model.name
         distribution = dist.describe(batch_size)
 

@@ -14,15 +14,44 @@ import shutil
 
 import keras
 
+from .utils.atomic import write_json
 from .utils.errors import UserError
+
+# Flags a resumed run may change; any other difference would restore the
+# saved weights into a different model or continue on different data.
+MAY_CHANGE_ON_RESUME = frozenset({"epochs", "patience", "resume", "workers", "plot", "label_bin"})
+ARGUMENTS_FILE = "arguments.json"
 
 
 class ResumeState:
-    """Where BackupAndRestore keeps an unfinished run (`<model>_backup/`) and
-    which epoch it reached."""
+    """Where BackupAndRestore keeps an unfinished run (`<model>_backup/`),
+    which epoch it reached and the flags it was started with."""
 
     def __init__(self, model_path):
         self.folder = os.path.splitext(model_path)[0] + "_backup"
+
+    def record_arguments(self, arguments):
+        """Keep the run's flags beside its state, so --resume can check them."""
+        os.makedirs(self.folder, exist_ok=True)
+        write_json(os.path.join(self.folder, ARGUMENTS_FILE), arguments)
+
+    def check_arguments(self, arguments):
+        """Raise UserError naming the first flag that differs from the
+        interrupted run's (Keras would fail with a traceback restoring the
+        weights into a model of another shape)."""
+        try:
+            with open(os.path.join(self.folder, ARGUMENTS_FILE), encoding="utf-8") as f:
+                before = json.load(f)
+        except (OSError, ValueError):
+            return  # a run from before the flags were recorded: nothing to compare
+        for name in sorted(set(before) | set(arguments)):
+            if name in MAY_CHANGE_ON_RESUME or before.get(name) == arguments.get(name):
+                continue
+            flag = "--" + name.replace("_", "-")
+            raise UserError(f"{flag} was {before.get(name)!r} in the interrupted run and is "
+                            f"{arguments.get(name)!r} now; resume with the same flags (only "
+                            "--epochs, --patience and --workers may change), or start afresh "
+                            "without --resume")
 
     @property
     def epoch(self):
@@ -32,20 +61,28 @@ class ResumeState:
         except (OSError, ValueError, KeyError):
             return 0
 
-    def prepare(self, resume, chief=True):
+    def prepare(self, resume, chief=True, arguments=None):
         """Return the epoch to continue from (0 for a fresh run). Only the
-        chief removes a stale folder; the other workers never touch it."""
+        chief removes a stale folder or records the run's `arguments` (a
+        dict of its flags); the other workers never write here."""
+        if arguments is not None:
+            # Compare as JSON sees them (tuples become lists, paths strings).
+            arguments = json.loads(json.dumps(arguments, default=str))
         if resume:
             if not os.path.isdir(self.folder):
                 raise UserError(f"{self.folder}: no interrupted run to resume (this folder is "
                                 "written during training and removed when it ends; with several "
                                 "machines, every worker must see the chief's --model folder); "
                                 "run without --resume")
+            if arguments is not None:
+                self.check_arguments(arguments)
             return self.epoch
         if os.path.isdir(self.folder) and chief:
             print(f"[NOTE] starting afresh: removing {self.folder} left by an interrupted run "
                   "(pass --resume to continue it instead)")
             shutil.rmtree(self.folder)
+        if arguments is not None and chief:
+            self.record_arguments(arguments)
         return 0
 
     def callback(self, write_folder=None, start_epoch=0):

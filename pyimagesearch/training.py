@@ -235,7 +235,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     state = ResumeState(outputs.model)
-    start_epoch = state.prepare(resume, chief=dist.chief)
+    start_epoch = state.prepare(resume, chief=dist.chief, arguments=run_args)
     name = architecture or model.name
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
         written = outputs.moved_to(folder)  # `outputs` itself on the chief
