@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, make_colour_dataset, run_script
 
 
-def slow_dataset(root, per_class=400):
+def slow_dataset(root, per_class=1000):
     """Many hard links to one large noise JPEG per class: cheap to create,
     seconds to decode, so a signal lands while the build is running."""
     rng = np.random.default_rng(0)
@@ -41,7 +41,6 @@ def interrupt_build(dataset, out, sig, *extra):
             time.sleep(0.01)
         else:
             pytest.fail(f"the build never started decoding: {proc.communicate()}")
-        time.sleep(0.3)
         assert proc.poll() is None, "the build ended before the signal; make the dataset bigger"
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=60)

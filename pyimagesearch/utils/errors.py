@@ -1,3 +1,4 @@
+import os
 import signal
 import sys
 
@@ -16,25 +17,41 @@ class UserError(Exception):
 
 def run_cli(main, argv=None):
     """Call `main(argv)` and turn user errors into one line on stderr plus an
-    exit code; return the code for sys.exit. Bugs still show a traceback.
+    exit code; return the code for sys.exit (an interrupted run exits 130
+    right here, see _exit_interrupted). Bugs still show a traceback.
 
     SIGTERM is turned into KeyboardInterrupt, so `kill` cleans up exactly
     like Ctrl-C (temporary files removed, completed outputs kept)."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        return main(argv) or 0
+        code = main(argv) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        code = 130
     except OSError as exc:
         # Disk full, permission denied, read-only folder: the user's machine,
         # not a bug, so one line that names the file.
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error:{where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    if code == 130:
+        _exit_interrupted()
+    return code
+
+
+def _exit_interrupted():
+    """Exit 130 at once, skipping the interpreter's shutdown. An interrupted
+    model.fit can leave Keras' data-loading threads in the middle of a
+    TensorFlow op; shutting down around them sometimes aborted the process
+    ("terminate called without an active exception", SIGABRT) or hung it.
+    By now every output is complete: written atomically and closed as the
+    interrupt unwound."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def _raise_keyboard_interrupt(signum, frame):
