@@ -41,7 +41,8 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
     train.add_argument("--batch-size", type=int, default=batch_size,
                        help="images per step on each replica; the global batch is this times the "
                             "number of replicas (default: %(default)s)")
-    train.add_argument("--lr", type=float, default=lr, help="initial learning rate (default: %(default)s)")
+    train.add_argument("--lr", type=float, default=lr,
+                       help="initial learning rate" + (" (default: %(default)s)" if lr else ""))
     train.add_argument("--patience", type=int, default=patience,
                        help="EarlyStopping: stop after this many epochs without a lower validation "
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
