@@ -1,6 +1,7 @@
 """Shared test helpers: tiny generated datasets and a way to run the scripts."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,16 @@ def run_script(script, *args, timeout=300, cwd=None):
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], check=False,
                           capture_output=True,
                           text=True, timeout=timeout, cwd=cwd or ROOT, env=env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scripts_receive_sigint():
+    """Tests Ctrl-C the scripts they start. A shell's background job (`make
+    test &`, nohup) starts with SIGINT ignored, children inherit that, and
+    Python then never raises KeyboardInterrupt; a Python-level handler is
+    reset to the default in each child instead."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def assert_clean_failure(result, code, *fragments):
