@@ -13,7 +13,8 @@ from .callbacks import TrainingMonitor
 from .callbacks.bestmodel import BestModelCheckpoint
 from .distribute import Distribution
 from .io.hdf5sequence import HDF5Sequence
-from .resume import ResumeState, best_so_far
+from .resume import best_so_far
+from .training import start_run
 from .utils.atomic import atomic_path, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import run_stamp, save_model_info
@@ -114,16 +115,9 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
     chief writes to `outputs`; other workers write into a temporary folder."""
     dist = dist or Distribution(tf.distribute.get_strategy(), "default")
     batch_size = batch_size or train.source.batch_size
-    if dist.chief:
-        outputs.check_writable()
+    state, start_epoch = start_run(model, optimizer, outputs, dist, seed, resume, run_args)
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
         written = outputs.moved_to(folder)  # `outputs` itself on the chief
-        keras.utils.set_random_seed(seed)
-        with dist.scope():
-            model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                          metrics=["accuracy"])
-        state = ResumeState(outputs.model)
-        start_epoch = state.prepare(resume, chief=dist.chief, arguments=run_args)
         name = architecture or model.name
         distribution = dist.describe(batch_size)
 

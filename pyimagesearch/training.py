@@ -209,6 +209,20 @@ class OutputPaths:
             ensure_writable_folder(os.path.dirname(os.path.abspath(path)), "--model/--label-bin/--plot")
 
 
+def start_run(model, optimizer, outputs, dist, seed, resume, run_args):
+    """What every trainer does before model.fit: check the outputs can be
+    written (chief), seed Keras, compile inside the strategy's scope, and
+    find where an interrupted run left off. Returns (ResumeState, epoch)."""
+    if dist.chief:
+        outputs.check_writable()
+    keras.utils.set_random_seed(seed)
+    with dist.scope():
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    state = ResumeState(outputs.model)
+    return state, state.prepare(resume, chief=dist.chief, arguments=run_args)
+
+
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,
                      patience=10, augmentation=None, seed=42, architecture=None, run_args=None,
                      mirror_average=False, dist=None, resume=False):
@@ -228,14 +242,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
         replicas = f" x {dist.replicas} replicas" if dist.replicas > 1 else ""
         raise UserError(f"--batch-size {batch_size}{replicas} is larger than the {n_train} training "
                         "images; pass a smaller --batch-size")
-    if dist.chief:
-        outputs.check_writable()
-    keras.utils.set_random_seed(seed)
-    with dist.scope():
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-    state = ResumeState(outputs.model)
-    start_epoch = state.prepare(resume, chief=dist.chief, arguments=run_args)
+    state, start_epoch = start_run(model, optimizer, outputs, dist, seed, resume, run_args)
     name = architecture or model.name
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
         written = outputs.moved_to(folder)  # `outputs` itself on the chief
