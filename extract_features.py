@@ -40,7 +40,7 @@ def parse_args(argv):
                        help="width multiplier of the MobileNet backbones (default: 1.0)")
     model.add_argument("--size", type=int, default=None,
                        help="input width and height (default: the backbone's, 224 for most); "
-                            "a larger input can help, see benchmarks/RESULTS_transfer.md")
+                            "a larger input can help, see BENCHMARKS.md")
     model.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="average each image's features with its mirror image's; twice the "
                             "backbone work, fewer test errors (default: on)")

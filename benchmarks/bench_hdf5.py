@@ -25,7 +25,7 @@ import h5py
 import numpy as np
 
 from pyimagesearch.datasets import UnreadableImage, read_image
-from pyimagesearch.datasets.folder import find_dataset
+from pyimagesearch.datasets.folder import encode_labels, find_dataset
 from pyimagesearch.datasets.split import stratified_split
 from pyimagesearch.io import HDF5DatasetWriter
 from pyimagesearch.io.hdf5build import SPLITS, build_hdf5, write_splits
@@ -61,8 +61,7 @@ def sequential_build(paths, names, output, size):
                 continue
             writer.add(image[np.newaxis], [i])
             kept.append(i)
-    class_names = sorted({names[i] for i in kept})
-    labels = np.array([class_names.index(names[i]) for i in kept])
+    labels, class_names = encode_labels([names[i] for i in kept])
     splits = stratified_split(np.arange(len(kept)), labels, 0.25, 0.1, 42)
     with h5py.File(staged, "r") as db:
         write_splits(db["images"], splits, class_names, output, {})

@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from .callbacks import TrainingMonitor
 from .datasets import CHANNEL_ORDER, SimpleDatasetLoader
-from .datasets.folder import check_classes, encode_labels, report_skipped
+from .datasets.folder import check_classes, encode_labels, report_skipped, warn_left_out
 from .datasets.split import split_size
 from .distribute import Distribution
 from .preprocessing import RESIZERS
@@ -62,8 +62,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
     data, labels = loader.load(paths, verbose=1, labels=listed_labels)
     seconds = time.perf_counter() - start
     report_skipped(loader.skipped, len(paths))
-    for name in sorted(set(listed_labels) - set(labels)):
-        print(f"warning: class {name!r} has no readable images and is left out", file=sys.stderr)
+    warn_left_out(listed_labels, labels)
     if len(data) == 0:
         raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
     class_names = check_classes(dataset, labels, label_from)

@@ -50,6 +50,16 @@ def check_classes(root, labels, label_from="folder"):
     return classes
 
 
+def warn_left_out(listed, kept):
+    """Warn about each class that had files listed (`listed`: one class name
+    per listed file) but none readable (`kept`: one per readable file);
+    return those classes' names, sorted."""
+    left_out = sorted(set(listed) - set(kept))
+    for name in left_out:
+        print(f"warning: class {name!r} has no readable images and is left out", file=sys.stderr)
+    return left_out
+
+
 def report_skipped(skipped, total, stream=None):
     """Print one line per unusable file and a count, to stderr."""
     stream = stream or sys.stderr

@@ -17,11 +17,11 @@ previous outputs as they were. The staging file needs as much disk space
 as the three splits together, until the build ends.
 """
 
+import collections
 import contextlib
 import os
 import shutil
 import signal
-import sys
 import time
 
 import cv2
@@ -30,7 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..datasets import CHANNEL_ORDER, UnreadableImage, read_image
-from ..datasets.folder import report_skipped
+from ..datasets.folder import encode_labels, report_skipped, warn_left_out
 from ..datasets.split import stratified_split
 from ..preprocessing import AspectAwarePreprocessor
 from ..utils.atomic import ensure_writable_folder, write_json
@@ -64,7 +64,7 @@ def check_split(paths, names, test_size, val_size, seed):
     """Fail before decoding anything when the split flags cannot work. Only
     classes with 2 or more files take part: a smaller class is either
     unreadable (and dropped) or reported after decoding."""
-    counts = {name: names.count(name) for name in set(names)}
+    counts = collections.Counter(names)
     keep = [i for i, name in enumerate(names) if counts[name] >= 2]
     if len({names[i] for i in keep}) >= 2:
         stratified_split([paths[i] for i in keep], [names[i] for i in keep], test_size, val_size, seed)
@@ -156,20 +156,16 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
         if len(kept) == 0:
             raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
         kept_names = [names[i] for i in kept]
-        left_out = sorted(set(names) - set(kept_names))
-        for name in left_out:
-            print(f"warning: class {name!r} has no readable images and is left out", file=sys.stderr)
-        class_names = sorted(set(kept_names))
+        left_out = warn_left_out(names, kept_names)
+        labels, class_names = encode_labels(kept_names)
         if len(class_names) < 2:
             raise UserError(f"{dataset}: only class {class_names[0]!r} has readable images; a "
                             "classifier needs at least 2", 1)
-        small = [n for n in class_names if kept_names.count(n) < 2]
+        small = [n for n, count in zip(class_names, np.bincount(labels)) if count < 2]
         if small:
             raise UserError(f"{dataset}: class {small[0]!r} has only 1 readable image; the "
                             "stratified train/val/test split needs more: add images or remove "
                             "that class folder", 1)
-        index = {name: i for i, name in enumerate(class_names)}
-        labels = np.array([index[n] for n in kept_names], dtype=np.int64)
         # Rows of the staging file are split, so skipped files take no place in any split.
         splits = stratified_split(np.arange(len(kept)), labels, test_size, val_size, seed)
 

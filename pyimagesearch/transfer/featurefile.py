@@ -13,13 +13,13 @@ list, so the first 75% and the rest make the tutorial's train/test split.
 """
 
 import os
-import sys
 import time
 
 import h5py
 import numpy as np
 from tqdm import tqdm
 
+from ..datasets.folder import warn_left_out
 from ..io.hdf5datasetwriter import HDF5DatasetWriter
 from ..utils.errors import UserError
 from .backbones import file_sha256
@@ -80,9 +80,7 @@ def write_feature_file(output_path, extractor, paths, labels, class_names, attrs
         writer.flush()
         written = writer.labels[:count]
         present = sorted(set(written.tolist()))
-        for c in sorted(set(range(len(class_names))) - set(present)):
-            print(f"warning: class {class_names[c]!r} has no readable images and is left out",
-                  file=sys.stderr)
+        warn_left_out(class_names, [class_names[c] for c in present])
         if len(present) < 2:
             raise UserError(f"only class {class_names[present[0]]!r} has readable images; a "
                             "classifier needs at least 2", 1)
