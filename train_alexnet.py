@@ -5,8 +5,10 @@ a random --size x --size patch (227 by default, from the stored 256x256),
 minus the training set's channel means, then random rotation, zoom, shift,
 shear and flips; validation images are resized to --size minus the means.
 Batches are read from disk a slice at a time in background threads, so the
-dataset never has to fit in memory. Adam, sparse categorical cross-entropy,
-EarlyStopping on validation loss (best weights kept).
+dataset never has to fit in memory. Sparse categorical cross-entropy, Adam
+at a constant 1e-3 as in the book (--optimizer and --schedule offer AdamW
+and cosine decay, as in train_vgg.py), EarlyStopping on validation loss
+(best weights kept).
 
 Writes the best model so far (atomically, after every improving epoch) with
 its JSON sidecar, so predict.py and crop_accuracy.py work on it, plus the
@@ -44,7 +46,8 @@ def parse_args(argv):
     model.add_argument("--fc-units", type=int, default=4096,
                        help="width of the two fully connected layers; smaller for quick "
                             "experiments (default: %(default)s)")
-    train = cli.add_training_arguments(parser, epochs=75, batch_size=64, lr=1e-3, patience=10)
+    train = cli.add_training_arguments(parser, epochs=75, batch_size=64, lr=None, patience=10)
+    cli.add_optimizer_arguments(train, optimizer="adam", schedule="constant")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="random horizontal flips (default: on)")
     cli.add_resume_argument(train)
@@ -55,6 +58,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    cli.resolve_lr(args)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr", "workers", "fc-units")
     cli.check_distribute_arguments(args)
     from pyimagesearch.io.hdf5file import hdf5_file, load_means
@@ -66,6 +70,7 @@ def main(argv=None):
     from pyimagesearch import distribute, training
     from pyimagesearch.hdf5training import fit_from_hdf5, hdf5_sequence
     from pyimagesearch.nn.conv import AlexNet
+    from pyimagesearch.optimizers import make_optimizer
     from pyimagesearch.preprocessing import MeanPreprocessor, PatchPreprocessor, SimplePreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
 
@@ -95,7 +100,8 @@ def main(argv=None):
     with dist.scope():
         model = AlexNet.build(args.size, args.size, 3, len(train.class_names), reg=args.reg,
                               fc_units=args.fc_units)
-        optimizer = keras.optimizers.Adam(learning_rate=dist.lr(args.lr))
+        optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
+                                   len(train), args.warmup, args.momentum, args.weight_decay)
     # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
     spec = training.input_spec_for(args.size, args.size, resize="simple",
                                    mean=[means["B"], means["G"], means["R"]])

@@ -20,7 +20,6 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch.datasets.folder import find_dataset
-from pyimagesearch.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import run_cli
 
@@ -30,20 +29,7 @@ def parse_args(argv):
     data = cli.add_dataset_arguments(parser)
     data.add_argument("--size", type=int, default=64, help="input width and height (default: %(default)s)")
     train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=None)
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
-                       help="sgd with --momentum (the tutorial's), adam, or adamw: Adam with "
-                            "decoupled --weight-decay (default: %(default)s); --lr defaults to "
-                            + ", ".join(f"{lr} for {name}" for name, lr in DEFAULT_LR.items()))
-    train.add_argument("--schedule", choices=SCHEDULES, default="decay",
-                       help="learning rate per step: 'decay' is the tutorial's lr / (1 + lr / "
-                            "epochs * step); 'cosine' warms up over --warmup epochs, then falls to "
-                            "0 at the last epoch (default: %(default)s)")
-    train.add_argument("--warmup", type=int, default=3,
-                       help="warm-up epochs of the cosine schedule (default: %(default)s)")
-    train.add_argument("--weight-decay", type=float, default=0.05,
-                       help="adamw's decoupled weight decay (default: %(default)s)")
-    train.add_argument("--momentum", type=float, default=0.9,
-                       help="sgd's momentum; the tutorial used 0 (default: %(default)s)")
+    cli.add_optimizer_arguments(train, optimizer="sgd", schedule="decay")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="random horizontal flips; --no-flip for digits, text and other "
                             "data whose mirror image is another class (default: on)")
@@ -58,8 +44,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.lr is None:
-        args.lr = DEFAULT_LR[args.optimizer]
+    cli.resolve_lr(args)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
     cli.check_split_sizes(args)
     cli.check_distribute_arguments(args)

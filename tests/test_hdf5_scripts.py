@@ -123,9 +123,12 @@ def test_alexnet_end_to_end(tmp_path):
                        "--test-size", 6, "--val-size", 6)
     assert built.returncode == 0, built.stderr
     trained = run_script("train_alexnet.py", "--hdf5", out, "--model", model, "--size", 32,
-                         "--epochs", 2, "--batch-size", 6, "--fc-units", 256)
+                         "--epochs", 2, "--batch-size", 6, "--fc-units", 256,
+                         "--optimizer", "adamw", "--schedule", "cosine", "--warmup", 1)
     assert trained.returncode == 0, trained.stderr
     info = json.loads(model.with_suffix(".json").read_text())
+    assert info["run"]["arguments"]["optimizer"] == "adamw"
+    assert info["run"]["arguments"]["lr"] == 0.002  # adamw's default rate
     means = json.loads((out / "mean.json").read_text())
     assert info["input"]["mean"] == pytest.approx([means["B"], means["G"], means["R"]])
     assert info["input"]["crop"] == 32 and info["input"]["resize"] == "simple"

@@ -4,6 +4,7 @@ name everywhere (--dataset, --model, --seed, ...)."""
 import argparse
 
 from ..datasets.split import split_size
+from ..optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 from .errors import UserError
 
 
@@ -47,6 +48,31 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
                        help="EarlyStopping: stop after this many epochs without a lower validation "
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
     return train
+
+
+def add_optimizer_arguments(train, optimizer="sgd", schedule="decay"):
+    """--optimizer, --schedule, --warmup, --weight-decay, --momentum; --lr
+    (from add_training_arguments with lr=None) then defaults per optimizer:
+    call resolve_lr after parsing."""
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=optimizer,
+                       help="sgd with --momentum, adam, or adamw: Adam with decoupled "
+                            "--weight-decay (default: %(default)s); --lr defaults to "
+                            + ", ".join(f"{lr} for {name}" for name, lr in DEFAULT_LR.items()))
+    train.add_argument("--schedule", choices=SCHEDULES, default=schedule,
+                       help="learning rate per step: 'decay' is the tutorial's lr / (1 + lr / "
+                            "epochs * step); 'cosine' warms up over --warmup epochs, then falls to "
+                            "0 at the last epoch; 'constant' (default: %(default)s)")
+    train.add_argument("--warmup", type=int, default=3,
+                       help="warm-up epochs of the cosine schedule (default: %(default)s)")
+    train.add_argument("--weight-decay", type=float, default=0.05,
+                       help="adamw's decoupled weight decay (default: %(default)s)")
+    train.add_argument("--momentum", type=float, default=0.9,
+                       help="sgd's momentum; the tutorial used 0 (default: %(default)s)")
+
+
+def resolve_lr(args):
+    if args.lr is None:
+        args.lr = DEFAULT_LR[args.optimizer]
 
 
 def add_resume_argument(group):
