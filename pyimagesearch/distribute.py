@@ -77,6 +77,12 @@ class Distribution:
     workers: int = 1
     scale_lr: bool = False
 
+    @classmethod
+    def one_device(cls, scale_lr=False):
+        """TensorFlow's default strategy: no distribution."""
+        import tensorflow as tf
+        return cls(tf.distribute.get_strategy(), "default", scale_lr=scale_lr)
+
     @property
     def replicas(self):
         return self.strategy.num_replicas_in_sync
@@ -172,7 +178,7 @@ def setup(choice="auto", cpu_devices=None, scale_lr=False):
         devices = None if gpus or len(cpus) < 2 else [d.name for d in cpus]
         return Distribution(tf.distribute.MirroredStrategy(devices=devices), "mirrored",
                             scale_lr=scale_lr)
-    return Distribution(tf.distribute.get_strategy(), "default", scale_lr=scale_lr)
+    return Distribution.one_device(scale_lr)
 
 
 def _keras_multiworker_strategy():

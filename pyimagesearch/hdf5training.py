@@ -113,11 +113,10 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
     `dist` (a Distribution; default: one device) is the strategy the model
     and optimizer were built under; `batch_size` is per replica. Only the
     chief writes to `outputs`; other workers write into a temporary folder."""
-    dist = dist or Distribution(tf.distribute.get_strategy(), "default")
+    dist = dist or Distribution.one_device()
     batch_size = batch_size or train.source.batch_size
-    state, start_epoch = start_run(model, optimizer, outputs, dist, seed, resume, run_args)
-    with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
-        written = outputs.moved_to(folder)  # `outputs` itself on the chief
+    with start_run(model, optimizer, outputs, dist, seed, resume, run_args) as (
+            state, start_epoch, written):
         name = architecture or model.name
         distribution = dist.describe(batch_size)
 

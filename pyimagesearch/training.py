@@ -5,6 +5,7 @@ The scripts (train_simple_nn.py, train_vgg.py) only choose the model, the
 input size and the optimizer; everything they have in common lives here.
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -208,10 +209,14 @@ class OutputPaths:
             ensure_writable_folder(os.path.dirname(os.path.abspath(path)), "--model/--label-bin/--plot")
 
 
+@contextlib.contextmanager
 def start_run(model, optimizer, outputs, dist, seed, resume, run_args):
     """What every trainer does before model.fit: check the outputs can be
     written (chief), seed Keras, compile inside the strategy's scope, and
-    find where an interrupted run left off. Returns (ResumeState, epoch)."""
+    find where an interrupted run left off. Yields (ResumeState, epoch,
+    written): `written` are the paths this worker writes to, `outputs`
+    itself on the chief and a temporary folder, deleted at the end, on the
+    other workers."""
     if dist.chief:
         outputs.check_writable()
     keras.utils.set_random_seed(seed)
@@ -219,7 +224,9 @@ def start_run(model, optimizer, outputs, dist, seed, resume, run_args):
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     state = ResumeState(outputs.model)
-    return state, state.prepare(resume, chief=dist.chief, arguments=run_args)
+    start_epoch = state.prepare(resume, chief=dist.chief, arguments=run_args)
+    with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
+        yield state, start_epoch, outputs.moved_to(folder)
 
 
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,
@@ -234,17 +241,16 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
     while a run is unfinished. Returns the dict saved as the sidecar's "run"
     section.
     """
-    dist = dist or Distribution(tf.distribute.get_strategy(), "default")
+    dist = dist or Distribution.one_device()
     n_train = len(split.x_train)
     global_batch = dist.global_batch(batch_size)
     if global_batch > n_train:
         replicas = f" x {dist.replicas} replicas" if dist.replicas > 1 else ""
         raise UserError(f"--batch-size {batch_size}{replicas} is larger than the {n_train} training "
                         "images; pass a smaller --batch-size")
-    state, start_epoch = start_run(model, optimizer, outputs, dist, seed, resume, run_args)
     name = architecture or model.name
-    with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
-        written = outputs.moved_to(folder)  # `outputs` itself on the chief
+    with start_run(model, optimizer, outputs, dist, seed, resume, run_args) as (
+            state, start_epoch, written):
         dist.announce(batch_size)
         print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
               f"testing on {len(split.x_test)}) for up to {epochs} epochs"
