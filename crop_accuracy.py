@@ -5,8 +5,9 @@ train_alexnet.py (or any model with a sidecar). Evaluates every test image
 twice: a single view (resized to the model's input, minus the training
 means) and 10 crops (four corners, center and their mirrors, predictions
 averaged). Prints rank-1 accuracy for both (rank-5 too with more than 5
-classes), the difference, and the per-class report of each; writes all of
-it as JSON to --output (default: <model>_crop_accuracy.json).
+classes), the difference with its 95% bootstrap confidence interval, and
+the per-class report of each; writes all of it as JSON to --output
+(default: <model>_crop_accuracy.json).
 
     python crop_accuracy.py --hdf5 output/hdf5 --model output/alexnet.keras
 """
@@ -50,7 +51,7 @@ def main(argv=None):
     with open_hdf5(db_path) as db:
         file_classes = read_label_names(db)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
-    from pyimagesearch.cropaccuracy import predict_views
+    from pyimagesearch.cropaccuracy import compare_views, predict_views
     from pyimagesearch.inference import load_classifier
     from pyimagesearch.utils.ranked import rank5_accuracy
     from pyimagesearch.utils.reports import evaluate_predictions
@@ -74,14 +75,23 @@ def main(argv=None):
         if len(class_names) > 5:
             results[name]["rank5"] = rank5
         print(f"[INFO] {name.replace('_', ' ')}: per-class report\n{report_text}")
-    results["rank1_gain"] = results["ten_crop"]["rank1"] - results["single_view"]["rank1"]
+    comparison = compare_views(labels, single, crops)
+    results["rank1_gain"] = comparison["gain"]
+    results["rank1_gain_ci95"] = comparison["ci95"]
+    results["fixed_by_ten_crop"], results["broken_by_ten_crop"] = comparison["fixed"], comparison["broken"]
     for name in ("single_view", "ten_crop"):
         line = f"[INFO] {name.replace('_', ' '):12s} rank-1: {results[name]['rank1'] * 100:.2f}%"
         if "rank5" in results[name]:
             line += f"  rank-5: {results[name]['rank5'] * 100:.2f}%"
         print(line)
+    interval = ""
+    if comparison["ci95"] is not None:
+        low, high = (100 * x for x in comparison["ci95"])
+        interval = f"; 95% confidence interval {low:+.2f} to {high:+.2f}"
     print(f"[INFO] 10-crop minus single view: {results['rank1_gain'] * 100:+.2f} points "
-          f"(rank-1, {len(labels)} images)")
+          f"(rank-1, {len(labels)} images{interval})")
+    print(f"[INFO] 10-crop put {comparison['fixed']} images right that the single view got wrong, "
+          f"and {comparison['broken']} wrong that it got right")
     write_json(output, results)
     print(f"[INFO] wrote {output}")
     report_replaced(replaced)

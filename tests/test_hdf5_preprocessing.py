@@ -55,6 +55,35 @@ def test_rank5_accuracy():
     assert rank5_accuracy(preds, [0, 2, 1]) == pytest.approx((1 / 3, 2 / 3))
 
 
+def one_hot(classes, n=3):
+    return np.eye(n)[classes]
+
+
+def test_compare_views_counts_fixed_and_broken_images_with_an_interval():
+    from pyimagesearch.cropaccuracy import compare_views
+
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    single = one_hot([0, 0, 0, 0, 1, 2])  # images 1 and 2 wrong
+    crops = one_hot([0, 1, 2, 1, 1, 2])   # fixes 1 and 2, breaks 3
+    result = compare_views(labels, single, crops)
+    assert (result["fixed"], result["broken"]) == (2, 1)
+    assert result["gain"] == pytest.approx(1 / 6)
+    low, high = result["ci95"]
+    assert low < 0 < 1 / 6 < high  # 6 images: the interval spans "no gain"
+
+    # 40 of 400 images fixed, none broken: a gain the interval is sure of.
+    labels = np.zeros(400, dtype=int)
+    single = one_hot([1] * 40 + [0] * 360)
+    result = compare_views(labels, single, one_hot([0] * 400))
+    assert result["gain"] == pytest.approx(0.1) and result["broken"] == 0
+    low, high = result["ci95"]
+    assert 0.05 < low < 0.1 < high < 0.15
+
+    same = compare_views(labels, single, single)
+    assert same["gain"] == 0 and same["ci95"] == [0, 0] and same["fixed"] == 0
+    assert compare_views([0], one_hot([1]), one_hot([0]))["ci95"] is None
+
+
 @pytest.mark.parametrize("size, params", [(227, 58_331_907), (67, None), (32, None)])
 def test_alexnet_builds_at_full_and_small_sizes(size, params):
     from pyimagesearch.nn.conv import AlexNet

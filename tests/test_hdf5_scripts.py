@@ -144,6 +144,10 @@ def test_alexnet_end_to_end(tmp_path):
     for view in ("single_view", "ten_crop"):
         assert 0 <= results[view]["rank1"] <= 1 and "rank5" not in results[view]
     assert "10-crop minus single view" in evaluated.stdout
+    gain, (low, high) = results["rank1_gain"], results["rank1_gain_ci95"]
+    assert low <= gain <= high
+    assert gain == pytest.approx(results["ten_crop"]["rank1"] - results["single_view"]["rank1"])
+    assert gain == pytest.approx((results["fixed_by_ten_crop"] - results["broken_by_ten_crop"]) / 6)
 
     image = next((dataset / "red").iterdir())
     predicted = run_script("predict.py", "--model", model, "--image", image, "--no-annotate")
