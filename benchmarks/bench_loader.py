@@ -54,7 +54,7 @@ def decode_limit(encoded, size):
     def decode(data):
         image = cv2.imdecode(data, _reduced_flag(_jpeg_size(data), size))
         return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-    return np.stack(list(imap_ordered(decode, encoded)))
+    return np.stack(list(imap_ordered(decode, encoded, chunksize=8)))
 
 
 def child(which, dataset, size):

@@ -163,3 +163,37 @@ def test_jpeg_whose_header_claims_an_enormous_size_is_refused(tmp_path):
     path.write_bytes(b"\xff\xd8" + sof + b"\xff\xd9")
     with pytest.raises(UnreadableImage, match="over the limit"):
         read_image(path)
+
+
+@pytest.mark.parametrize("chunksize", [1, 3, 8, 100])
+def test_imap_ordered_returns_results_in_order_whatever_the_chunks(chunksize):
+    import time
+
+    from pyimagesearch.utils.parallel import imap_ordered
+
+    def slow_square(x):
+        time.sleep(0.002 * (x % 3))  # later items often finish first
+        return x * x
+
+    results = imap_ordered(slow_square, iter(range(23)), workers=3, chunksize=chunksize)
+    assert list(results) == [x * x for x in range(23)]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_read_bytes_reads_whole_files_and_streams_past_a_stale_size(tmp_path):
+    import threading
+
+    from pyimagesearch.datasets.imagefiles import read_bytes
+
+    empty, small = tmp_path / "empty.jpg", tmp_path / "small.jpg"
+    empty.write_bytes(b"")
+    payload = np.random.default_rng(0).integers(0, 256, 3_000_000, dtype=np.uint8).tobytes()
+    small.write_bytes(payload[:1000])
+    assert read_bytes(empty) == b"" and read_bytes(small) == payload[:1000]
+    # A pipe reports size 0, like a file that grew after its size was read.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(payload))
+    writer.start()
+    assert read_bytes(fifo) == payload
+    writer.join()

@@ -154,13 +154,34 @@ def _probe_header(data, max_pixels):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data.tobytes())) as probe:
+            with Image.open(io.BytesIO(data)) as probe:
                 return probe.size[0], probe.size[1], probe.format
     except Image.DecompressionBombError:
         raise UnreadableImage(f"image header claims an enormous size; refused "
                               f"(limit {max_pixels:,} pixels)") from None
     except Exception:  # noqa: BLE001 - Pillow raises many types for non-images
         raise UnreadableImage("not an image file (unknown or corrupt header)") from None
+
+
+def read_bytes(path):
+    """The whole file, in three system calls where possible (open, fstat,
+    read) and with the GIL released while reading. np.fromfile goes through
+    a Python file object and C stdio: about 2.5x slower per small file here,
+    a tenth of a reduced-scale decode."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) == size:  # the usual case: the whole file in one read
+            return data
+        # The file changed size since fstat, or is over 2 GB (the most one
+        # read returns on Linux): read on to its end.
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 24):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_image(path, min_size=None, max_pixels=MAX_PIXELS):
@@ -171,7 +192,7 @@ def read_image(path, min_size=None, max_pixels=MAX_PIXELS):
     with a short reason for anything that is not a usable image.
     """
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = np.frombuffer(read_bytes(path), dtype=np.uint8)
     except OSError as exc:
         raise UnreadableImage(f"cannot read file ({exc.strerror or exc})") from None
     if data.size == 0:
