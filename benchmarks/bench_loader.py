@@ -11,6 +11,9 @@ two loaders alternate, and the medians of --repeats runs are reported with
 their ratio. Run from the repository root:
 
     python benchmarks/bench_loader.py --dataset ../shared/data/animals --size 32 64 --repeats 5
+
+--other-tree adds the loader of another checkout (a git worktree of an
+older commit, say), timed alternately with the rest, to measure a change.
 """
 import argparse
 import json
@@ -57,8 +60,8 @@ def decode_limit(encoded, size):
     return np.stack(list(imap_ordered(decode, encoded, chunksize=8)))
 
 
-def child(which, dataset, size):
-    sys.path.insert(0, ROOT)
+def child(which, dataset, size, tree=ROOT):
+    sys.path.insert(0, tree)
     import numpy as np
 
     from pyimagesearch.datasets import list_images
@@ -66,8 +69,9 @@ def child(which, dataset, size):
     if which == "limit":
         paths = [np.fromfile(path, dtype=np.uint8) for path in paths]  # not timed
     start = time.perf_counter()
-    data = {"tutorial": tutorial_loader, "project": project_loader, "limit": decode_limit}[which](
-        paths, size)
+    loaders = {"tutorial": tutorial_loader, "project": project_loader, "other": project_loader,
+               "limit": decode_limit}
+    data = loaders[which](paths, size)
     seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"images_per_s": len(data) / seconds, "peak_mib": peak_mib,
@@ -79,19 +83,27 @@ def main():
     parser.add_argument("--dataset", default="../shared/data/animals")
     parser.add_argument("--size", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--child", choices=["tutorial", "project", "limit"], help=argparse.SUPPRESS)
+    parser.add_argument("--other-tree", metavar="DIR",
+                        help="also time the loader of another checkout of this repository, e.g. "
+                             "`git worktree add /tmp/before HEAD~1`, to measure a change")
+    parser.add_argument("--child", choices=["tutorial", "project", "other", "limit"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.dataset, args.size[0])
+        tree = os.path.abspath(args.other_tree) if args.child == "other" else ROOT
+        return child(args.child, args.dataset, args.size[0], tree)
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
+    other = f" --other-tree {args.other_tree}" if args.other_tree else ""
     print(f"command: python benchmarks/bench_loader.py --dataset {args.dataset} "
-          f"--size {' '.join(map(str, args.size))} --repeats {args.repeats}")
+          f"--size {' '.join(map(str, args.size))} --repeats {args.repeats}{other}")
     for size in args.size:
         runs = {"tutorial": [], "project": [], "limit": []}
+        if args.other_tree:
+            runs["other"] = []
         for _ in range(args.repeats):
             for which, results in runs.items():
                 out = subprocess.run([sys.executable, __file__, "--child", which, "--dataset", args.dataset,
-                                      "--size", str(size)], capture_output=True, text=True, check=True)
+                                      "--size", str(size), *(["--other-tree", args.other_tree] if other else [])],
+                                     capture_output=True, text=True, check=True)
                 results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         med = {k: {m: statistics.median(r[m] for r in v) for m in ("images_per_s", "peak_mib")}
                for k, v in runs.items()}
@@ -103,6 +115,10 @@ def main():
         limit = med["limit"]["images_per_s"]
         print(f"{size}x{size}: decode limit {limit:.0f} img/s = {limit / med['tutorial']['images_per_s']:.2f}x "
               f"the tutorial's; the project's loader reaches {med['project']['images_per_s'] / limit:.0%} of it")
+        if args.other_tree:
+            speed = med["other"]["images_per_s"]
+            print(f"{size}x{size}: loader in {args.other_tree} {speed:.0f} img/s; this tree's is "
+                  f"{med['project']['images_per_s'] / speed:.2f}x as fast")
 
 
 if __name__ == "__main__":
