@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.utils import cli
-from pyimagesearch.utils.errors import run_cli
+from pyimagesearch.utils.errors import UserError, run_cli
 
 
 def parse_args(argv):
@@ -37,6 +37,12 @@ def parse_args(argv):
     train.add_argument("--mirror-test", action=argparse.BooleanOptionalAction, default=False,
                        help="evaluate on each test image and its mirror image, averaged "
                             "(only sensible with --flip; default: off)")
+    train.add_argument("--label-smoothing", type=float, default=0.0,
+                       help="train towards 1 - s for the true class and s / classes for every "
+                            "class instead of 0/1 targets (default: %(default)s, off)")
+    train.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                       help="MixUp: train on blends of two images and of their labels, the "
+                            "weights drawn from Beta(ALPHA, ALPHA); 0.2 is usual (default: 0, off)")
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "smallvggnet")
@@ -48,6 +54,10 @@ def main(argv=None):
     cli.resolve_lr(args)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
     cli.check_split_sizes(args)
+    if not 0 <= args.label_smoothing < 1:
+        raise UserError(f"--label-smoothing must be at least 0 and below 1, got {args.label_smoothing}")
+    if args.mixup < 0:
+        raise UserError(f"--mixup must be 0 (off) or a positive alpha, got {args.mixup}")
     cli.check_distribute_arguments(args)
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
@@ -74,7 +84,8 @@ def main(argv=None):
         outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
         augmentation=image_augmentation(flip=args.flip, seed=args.seed), seed=args.seed,
         architecture="smallvggnet", run_args=vars(args), mirror_average=args.mirror_test,
-        dist=dist, resume=args.resume)
+        dist=dist, resume=args.resume, label_smoothing=args.label_smoothing,
+        mixup=args.mixup)
     return 130 if run["interrupted"] else 0
 
 

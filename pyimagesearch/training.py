@@ -107,10 +107,14 @@ def load_from_args(args, paths, labels, chief=True):
 
 
 def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
-                 augmentation=None):
+                 augmentation=None, one_hot=None, mixup=0.0):
     """A tf.data pipeline over uint8 arrays: shuffle, batch, then (in
     parallel, off the training thread) augment and convert each batch to
-    float32 model input, prefetching the next batch while one trains."""
+    float32 model input, prefetching the next batch while one trains.
+    `one_hot` (the number of classes) turns the integer labels into one-hot
+    rows, which label smoothing and `mixup` need; `mixup` (alpha) blends
+    each image and its label with another of the batch (Zhang et al. 2018)."""
+    mix = keras.layers.MixUp(alpha=mixup, seed=seed) if mixup else None
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -122,6 +126,11 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
             x = augmentation(x, training=True)
         x = to_model_input(x, scale=input_spec["scale"], flatten=input_spec["flatten"],
                            mean=input_spec.get("mean"))
+        if one_hot:
+            y = tf.one_hot(y, one_hot)
+        if mix is not None:
+            mixed = mix({"images": x, "labels": y}, training=True)
+            x, y = mixed["images"], mixed["labels"]
         return x, y
 
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -210,7 +219,8 @@ class OutputPaths:
 
 
 @contextlib.contextmanager
-def start_run(model, optimizer, outputs, dist, seed, resume, run_args):
+def start_run(model, optimizer, outputs, dist, seed, resume, run_args,
+              loss="sparse_categorical_crossentropy"):
     """What every trainer does before model.fit: check the outputs can be
     written (chief), seed Keras, compile inside the strategy's scope, and
     find where an interrupted run left off. Yields (ResumeState, epoch,
@@ -221,8 +231,7 @@ def start_run(model, optimizer, outputs, dist, seed, resume, run_args):
         outputs.check_writable()
     keras.utils.set_random_seed(seed)
     with dist.scope():
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     state = ResumeState(outputs.model)
     start_epoch = state.prepare(resume, chief=dist.chief, arguments=run_args)
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
@@ -231,9 +240,15 @@ def start_run(model, optimizer, outputs, dist, seed, resume, run_args):
 
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,
                      patience=10, augmentation=None, seed=42, architecture=None, run_args=None,
-                     mirror_average=False, dist=None, resume=False):
+                     mirror_average=False, dist=None, resume=False, label_smoothing=0.0,
+                     mixup=0.0):
     """Compile, train with EarlyStopping on validation loss, evaluate on the
     test split and write the model, sidecar, labels, plots and logs.
+
+    `label_smoothing` trains towards 1 - s for the true class and s / C for
+    every class instead of one-hot targets (Szegedy et al. 2016), which
+    discourages over-confident predictions on small datasets. `mixup`
+    (alpha, 0 for off) trains on blends of two images and their labels.
 
     `dist` is the Distribution the model and optimizer were built under
     (default: one device); `batch_size` is per replica. Only the chief writes
@@ -249,14 +264,19 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
         raise UserError(f"--batch-size {batch_size}{replicas} is larger than the {n_train} training "
                         "images; pass a smaller --batch-size")
     name = architecture or model.name
-    with start_run(model, optimizer, outputs, dist, seed, resume, run_args) as (
+    # Keras' sparse cross-entropy has no label smoothing, and MixUp's blended
+    # labels are not class numbers: both train on one-hot rows.
+    one_hot = len(split.class_names) if label_smoothing or mixup else None
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+            if one_hot else "sparse_categorical_crossentropy")
+    with start_run(model, optimizer, outputs, dist, seed, resume, run_args, loss) as (
             state, start_epoch, written):
         dist.announce(batch_size)
         print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
               f"testing on {len(split.x_test)}) for up to {epochs} epochs"
               + (f", resuming after epoch {start_epoch}" if start_epoch else ""))
         trained = _train(model, split, input_spec, written, state, start_epoch, epochs, dist,
-                         batch_size, patience, augmentation, seed)
+                         batch_size, patience, augmentation, seed, one_hot, mixup)
         run = {
             "architecture": name,
             "arguments": run_args or {},
@@ -273,12 +293,12 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
 
 
 def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, batch_size, patience,
-           augmentation, seed):
+           augmentation, seed, one_hot=None, mixup=0.0):
     """model.fit with the run's callbacks; Ctrl-C ends training, not the run.
     Returns the training facts for the sidecar."""
     global_batch = dist.global_batch(batch_size)
     train_ds = make_dataset(split.x_train, split.y_train, global_batch, input_spec, shuffle=True,
-                            seed=seed, augmentation=augmentation)
+                            seed=seed, augmentation=augmentation, one_hot=one_hot, mixup=mixup)
     has_val = len(split.x_val) > 0
     # Keras averages the first batch over the replicas to learn its shape, so
     # that batch must split evenly: a multiple of the replicas.
@@ -286,7 +306,8 @@ def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, 
     if has_val and not val_batch:
         raise UserError(f"{len(split.x_val)} validation images cannot be shared by {dist.replicas} "
                         "replicas; pass a larger --val-size")
-    val_ds = make_dataset(split.x_val, split.y_val, val_batch, input_spec) if has_val else None
+    val_ds = make_dataset(split.x_val, split.y_val, val_batch, input_spec,
+                          one_hot=one_hot) if has_val else None
     monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch)
     callbacks = [monitor]
     early = None

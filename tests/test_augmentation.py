@@ -24,3 +24,32 @@ def test_model_input_scales_subtracts_mean_and_flattens():
     x = np.asarray(to_model_input(batch, scale=0.5, flatten=True, mean=[10, 10, 10]))
     assert x.dtype == np.float32 and x.shape == (1, 6)
     assert x.tolist() == [[0, 5, 10, 15, 20, 25]]
+
+
+def test_training_pipeline_keeps_pixels_and_one_hot_rows_match_the_labels():
+    from pyimagesearch.training import input_spec_for, make_dataset
+
+    images = np.arange(5 * 2 * 2 * 3, dtype=np.uint8).reshape(5, 2, 2, 3)
+    labels = np.array([0, 2, 1, 2, 0])
+    batches = list(make_dataset(images, labels, 2, input_spec_for(2, 2), one_hot=3))
+    assert [len(x) for x, _ in batches] == [2, 2, 1]
+    x = np.concatenate([x for x, _ in batches])
+    np.testing.assert_allclose(x, images / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(np.concatenate([y for _, y in batches]), np.eye(3)[labels])
+    sparse = np.concatenate([y for _, y in make_dataset(images, labels, 2, input_spec_for(2, 2))])
+    np.testing.assert_array_equal(sparse, labels)
+
+
+def test_mixup_blends_each_image_and_its_label_by_the_same_weight():
+    from pyimagesearch.training import input_spec_for, make_dataset
+
+    # Class 0 is black and class 1 white, so a blended pixel's value is the
+    # weight of class 1 in the blended label.
+    labels = np.array([0, 1] * 8)
+    images = np.stack([np.full((3, 3, 3), 255 * label, np.uint8) for label in labels])
+    ds = make_dataset(images, labels, 16, input_spec_for(3, 3), shuffle=True, seed=3, one_hot=2,
+                      mixup=0.4)
+    x, y = (np.asarray(t) for t in next(iter(ds)))
+    np.testing.assert_allclose(x, np.broadcast_to(y[:, 1, None, None, None], x.shape), atol=1e-5)
+    np.testing.assert_allclose(y.sum(axis=1), 1, atol=1e-6)
+    assert np.any((y[:, 1] > 0.01) & (y[:, 1] < 0.99))

@@ -37,6 +37,13 @@ def test_test_size_out_of_range(value, colour_dataset):
     assert_clean_failure(result, 2, "--test-size", value)
 
 
+@pytest.mark.parametrize("flag, value", [("--label-smoothing", "1.5"), ("--label-smoothing", "-0.1"),
+                                         ("--mixup", "-0.2")])
+def test_regularisation_flags_out_of_range(flag, value, colour_dataset):
+    result = run_script("train_vgg.py", "--dataset", colour_dataset, flag, value)
+    assert_clean_failure(result, 2, flag, value)
+
+
 def test_batch_size_larger_than_training_set(tmp_path):
     dataset = make_colour_dataset(tmp_path / "d", per_class=6, size=(8, 8))
     result = run_script("train_simple_nn.py", "--dataset", dataset, "--batch-size", 500, "--size", 8)

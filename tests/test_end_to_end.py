@@ -84,6 +84,24 @@ def test_train_vgg_in_process_with_legacy_model_name(tmp_path, capsys):
     assert model.output_shape == (None, 3)
 
 
+def test_train_vgg_with_label_smoothing_saves_the_smoothed_loss(tmp_path):
+    import keras
+
+    import train_vgg
+
+    dataset = make_colour_dataset(tmp_path / "dataset", per_class=8, size=(20, 20))
+    code = train_vgg.main(["--dataset", str(dataset), "--model", str(tmp_path / "vgg.keras"),
+                           "--size", "16", "--epochs", "2", "--batch-size", "4", "--no-flip",
+                           "--label-smoothing", "0.2"])
+    assert code == 0
+    info = json.loads((tmp_path / "vgg.json").read_text())
+    assert info["run"]["arguments"]["label_smoothing"] == 0.2
+    assert 0 <= info["run"]["test_accuracy"] <= 1
+    model = keras.models.load_model(tmp_path / "vgg.keras", safe_mode=True)
+    assert isinstance(model.loss, keras.losses.CategoricalCrossentropy)
+    assert model.loss.get_config()["label_smoothing"] == 0.2
+
+
 def test_predict_refuses_a_file_that_is_not_a_model(tmp_path, colour_dataset):
     fake = tmp_path / "fake.keras"
     fake.write_text("hello")
