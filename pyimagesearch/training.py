@@ -315,6 +315,9 @@ def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, 
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                               restore_best_weights=True, verbose=1)
         callbacks.append(early)
+    elif not has_val:
+        print("[NOTE] no validation split (--val-size 0): EarlyStopping is off and the last "
+              "epoch's weights are kept")
     with atomic_path(written.history_csv) as csv_tmp:
         resumed_csv = start_epoch > 0 and copy_history_csv(written.history_csv, csv_tmp, start_epoch)
         callbacks.append(keras.callbacks.CSVLogger(csv_tmp, append=bool(resumed_csv)))
@@ -347,7 +350,8 @@ def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, 
     stopped = bool(early is not None and early.stopped_epoch > 0)
     print(f"[INFO] trained {epochs_run} epochs in {train_seconds:.0f}s; "
           + (f"EarlyStopping stopped at epoch {epochs_run}, " if stopped else "")
-          + f"best epoch {best_epoch}" + (" (weights restored)" if early is not None else ""))
+          + (f"best epoch {best_epoch}" if has_val else "kept the last epoch")
+          + (" (weights restored)" if early is not None else ""))
     images = len(split.x_train) * (epochs_run - start_epoch)
     return {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
             "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
