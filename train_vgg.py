@@ -48,6 +48,10 @@ def parse_args(argv):
     train.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
                        help="MixUp: train on blends of two images and of their labels, the "
                             "weights drawn from Beta(ALPHA, ALPHA); 0.2 is usual (default: 0, off)")
+    train.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA",
+                       help="CutMix: paste a random rectangle of another image into each image, "
+                            "the labels weighted by area, drawn from Beta(ALPHA, ALPHA); at most 1, "
+                            "1 is usual; not with --mixup (default: 0, off)")
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "smallvggnet")
@@ -63,6 +67,10 @@ def main(argv=None):
         raise UserError(f"--label-smoothing must be at least 0 and below 1, got {args.label_smoothing}")
     if args.mixup < 0:
         raise UserError(f"--mixup must be 0 (off) or a positive alpha, got {args.mixup}")
+    if not 0 <= args.cutmix <= 1:
+        raise UserError(f"--cutmix must be 0 (off) or an alpha up to 1, got {args.cutmix}")
+    if args.mixup and args.cutmix:
+        raise UserError("--mixup and --cutmix each mix every batch: choose one of them")
     cli.check_distribute_arguments(args)
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
@@ -90,7 +98,7 @@ def main(argv=None):
         augmentation=image_augmentation(flip=args.flip, seed=args.seed), seed=args.seed,
         architecture="smallvggnet", run_args=vars(args), mirror_average=args.mirror_test,
         dist=dist, resume=args.resume, label_smoothing=args.label_smoothing,
-        mixup=args.mixup)
+        mixup=args.mixup, cutmix=args.cutmix)
     return 130 if run["interrupted"] else 0
 
 

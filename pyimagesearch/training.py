@@ -107,14 +107,25 @@ def load_from_args(args, paths, labels, chief=True):
 
 
 def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
-                 augmentation=None, one_hot=None, mixup=0.0):
+                 augmentation=None, one_hot=None, mixup=0.0, cutmix=0.0):
     """A tf.data pipeline over uint8 arrays: shuffle, batch, then (in
     parallel, off the training thread) augment and convert each batch to
     float32 model input, prefetching the next batch while one trains.
     `one_hot` (the number of classes) turns the integer labels into one-hot
-    rows, which label smoothing and `mixup` need; `mixup` (alpha) blends
-    each image and its label with another of the batch (Zhang et al. 2018)."""
-    mix = keras.layers.MixUp(alpha=mixup, seed=seed) if mixup else None
+    rows, which label smoothing, `mixup` and `cutmix` need. `mixup` (alpha)
+    blends each image and its label with another of the batch (Zhang et al.
+    2018); `cutmix` (alpha, at most 1) pastes a rectangle of another image
+    instead, its label weighted by the rectangle's area (Yun et al. 2019).
+    Either way the weight is drawn from Beta(alpha, alpha)."""
+    if mixup and cutmix:
+        raise ValueError("choose mixup or cutmix, not both")
+    mix = None
+    if mixup:
+        mix = keras.layers.MixUp(alpha=mixup, seed=seed)
+    elif cutmix:
+        # CutMix draws its alpha from U(factor); a range of one value makes
+        # it Beta(cutmix, cutmix), the paper's (and MixUp's) meaning.
+        mix = keras.layers.CutMix(factor=(cutmix, cutmix), seed=seed)
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -241,14 +252,15 @@ def start_run(model, optimizer, outputs, dist, seed, resume, run_args,
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,
                      patience=10, augmentation=None, seed=42, architecture=None, run_args=None,
                      mirror_average=False, dist=None, resume=False, label_smoothing=0.0,
-                     mixup=0.0):
+                     mixup=0.0, cutmix=0.0):
     """Compile, train with EarlyStopping on validation loss, evaluate on the
     test split and write the model, sidecar, labels, plots and logs.
 
     `label_smoothing` trains towards 1 - s for the true class and s / C for
     every class instead of one-hot targets (Szegedy et al. 2016), which
     discourages over-confident predictions on small datasets. `mixup`
-    (alpha, 0 for off) trains on blends of two images and their labels.
+    (alpha, 0 for off) trains on blends of two images and their labels;
+    `cutmix` (alpha) on images with a rectangle pasted from another.
 
     `dist` is the Distribution the model and optimizer were built under
     (default: one device); `batch_size` is per replica. Only the chief writes
@@ -264,9 +276,9 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
         raise UserError(f"--batch-size {batch_size}{replicas} is larger than the {n_train} training "
                         "images; pass a smaller --batch-size")
     name = architecture or model.name
-    # Keras' sparse cross-entropy has no label smoothing, and MixUp's blended
-    # labels are not class numbers: both train on one-hot rows.
-    one_hot = len(split.class_names) if label_smoothing or mixup else None
+    # Keras' sparse cross-entropy has no label smoothing, and mixed labels
+    # are not class numbers: all three train on one-hot rows.
+    one_hot = len(split.class_names) if label_smoothing or mixup or cutmix else None
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
             if one_hot else "sparse_categorical_crossentropy")
     with start_run(model, optimizer, outputs, dist, seed, resume, run_args, loss) as (
@@ -276,7 +288,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
               f"testing on {len(split.x_test)}) for up to {epochs} epochs"
               + (f", resuming after epoch {start_epoch}" if start_epoch else ""))
         trained = _train(model, split, input_spec, written, state, start_epoch, epochs, dist,
-                         batch_size, patience, augmentation, seed, one_hot, mixup)
+                         batch_size, patience, augmentation, seed, one_hot, mixup, cutmix)
         run = {
             "architecture": name,
             "arguments": run_args or {},
@@ -293,12 +305,13 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
 
 
 def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, batch_size, patience,
-           augmentation, seed, one_hot=None, mixup=0.0):
+           augmentation, seed, one_hot=None, mixup=0.0, cutmix=0.0):
     """model.fit with the run's callbacks; Ctrl-C ends training, not the run.
     Returns the training facts for the sidecar."""
     global_batch = dist.global_batch(batch_size)
     train_ds = make_dataset(split.x_train, split.y_train, global_batch, input_spec, shuffle=True,
-                            seed=seed, augmentation=augmentation, one_hot=one_hot, mixup=mixup)
+                            seed=seed, augmentation=augmentation, one_hot=one_hot, mixup=mixup,
+                            cutmix=cutmix)
     has_val = len(split.x_val) > 0
     # Keras averages the first batch over the replicas to learn its shape, so
     # that batch must split evenly: a multiple of the replicas.

@@ -53,3 +53,32 @@ def test_mixup_blends_each_image_and_its_label_by_the_same_weight():
     np.testing.assert_allclose(x, np.broadcast_to(y[:, 1, None, None, None], x.shape), atol=1e-5)
     np.testing.assert_allclose(y.sum(axis=1), 1, atol=1e-6)
     assert np.any((y[:, 1] > 0.01) & (y[:, 1] < 0.99))
+
+
+def test_cutmix_pastes_one_rectangle_of_another_image_weighted_by_its_area():
+    from pyimagesearch.training import input_spec_for, make_dataset
+
+    # Class 0 is black and class 1 white: the white area of each image is the
+    # weight of class 1 in its label.
+    side = 32
+    labels = np.array([0, 1] * 8)
+    images = np.stack([np.full((side, side, 3), 255 * label, np.uint8) for label in labels])
+    ds = make_dataset(images, labels, 16, input_spec_for(side, side), shuffle=True, seed=3,
+                      one_hot=2, cutmix=1.0)
+    x, y = (np.asarray(t) for t in next(iter(ds)))
+    assert set(np.unique(x)) <= {0.0, 1.0}  # pasted, not blended
+    # Keras weighs the label by the rectangle's real-valued area; the pixels
+    # it covers can differ by up to one row and one column.
+    np.testing.assert_allclose(x.mean(axis=(1, 2, 3)), y[:, 1], atol=(2 * side + 1) / side**2)
+    np.testing.assert_allclose(y.sum(axis=1), 1, atol=1e-6)
+    def is_rectangle(mask):
+        rows, cols = np.nonzero(mask)
+        return mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()
+
+    mixed = 0
+    for image in x[..., 0] > 0.5:
+        if image.any() and not image.all():
+            mixed += 1
+            # The rectangle is white on a black image or black on a white one.
+            assert is_rectangle(image) or is_rectangle(~image)
+    assert mixed > 0

@@ -38,7 +38,7 @@ def test_test_size_out_of_range(value, colour_dataset):
 
 
 @pytest.mark.parametrize("flag, value", [("--label-smoothing", "1.5"), ("--label-smoothing", "-0.1"),
-                                         ("--mixup", "-0.2")])
+                                         ("--mixup", "-0.2"), ("--cutmix", "1.5")])
 def test_regularisation_flags_out_of_range(flag, value, colour_dataset):
     result = run_script("train_vgg.py", "--dataset", colour_dataset, flag, value)
     assert_clean_failure(result, 2, flag, value)
@@ -56,3 +56,8 @@ def test_output_folder_that_cannot_be_created(tmp_path, colour_dataset):
     result = run_script("train_simple_nn.py", "--dataset", colour_dataset, "--size", 8,
                         "--model", blocker / "out" / "nn.keras")
     assert_clean_failure(result, 1, "a_file", "cannot create output folder")
+
+
+def test_mixup_and_cutmix_together(colour_dataset):
+    result = run_script("train_vgg.py", "--dataset", colour_dataset, "--mixup", "0.2", "--cutmix", "1")
+    assert_clean_failure(result, 2, "--mixup", "--cutmix")

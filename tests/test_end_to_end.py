@@ -84,7 +84,9 @@ def test_train_vgg_in_process_with_legacy_model_name(tmp_path, capsys):
     assert model.output_shape == (None, 3)
 
 
-def test_train_vgg_with_mixup_label_smoothing_and_no_validation_split(tmp_path, capsys):
+@pytest.mark.parametrize("mix_flag, alpha", [("--mixup", 0.2), ("--cutmix", 1.0)])
+def test_train_vgg_with_mixing_label_smoothing_and_no_validation_split(mix_flag, alpha, tmp_path,
+                                                                        capsys):
     import keras
 
     import train_vgg
@@ -92,11 +94,12 @@ def test_train_vgg_with_mixup_label_smoothing_and_no_validation_split(tmp_path, 
     dataset = make_colour_dataset(tmp_path / "dataset", per_class=8, size=(20, 20))
     code = train_vgg.main(["--dataset", str(dataset), "--model", str(tmp_path / "vgg.keras"),
                            "--size", "16", "--epochs", "2", "--batch-size", "4", "--no-flip",
-                           "--label-smoothing", "0.2", "--mixup", "0.2", "--val-size", "0"])
+                           "--label-smoothing", "0.2", mix_flag, str(alpha), "--val-size", "0"])
     assert code == 0
     assert "EarlyStopping is off and the last epoch's weights are kept" in capsys.readouterr().out
     run = json.loads((tmp_path / "vgg.json").read_text())["run"]
-    assert run["arguments"]["label_smoothing"] == 0.2 and run["arguments"]["mixup"] == 0.2
+    assert run["arguments"]["label_smoothing"] == 0.2
+    assert run["arguments"][mix_flag.strip("-")] == alpha
     assert run["val_images"] == 0 and run["train_images"] + run["test_images"] == 24
     assert run["best_epoch"] == run["epochs_run"] == 2 and not run["early_stopped"]
     model = keras.models.load_model(tmp_path / "vgg.keras", safe_mode=True)
