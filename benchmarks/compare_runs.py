@@ -1,0 +1,86 @@
+"""Compare folder-trained models (train_vgg.py, train_simple_nn.py) on the
+same test images: each one's test accuracy with a 95% bootstrap interval,
+and each one's paired difference from the first model (images it fixes and
+breaks, and the interval of the difference).
+
+Two runs on 750 test images can differ by 2 points by luck alone; the
+paired interval says whether a difference is more than that. Each model's
+test split is rebuilt from the arguments in its sidecar (seed, test size,
+input size, resize mode), with mirror averaging if the run used it, and
+its accuracy is checked against the one the sidecar recorded.
+
+    python benchmarks/compare_runs.py --dataset ../shared/data/animals \\
+        /tmp/runs/r2/vgg.keras /tmp/runs/r6/vgg.keras
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import scipy.stats
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from pyimagesearch.cropaccuracy import compare_views
+from pyimagesearch.datasets.folder import find_dataset
+
+
+def test_probabilities(model_path, dataset, splits):
+    """The model's test-set probabilities and labels, on the split its run used."""
+    import keras
+
+    from pyimagesearch import training
+
+    with open(os.path.splitext(model_path)[0] + ".json") as f:
+        sidecar = json.load(f)
+    args, spec, run = sidecar["run"]["arguments"], sidecar["input"], sidecar["run"]
+    key = (args["seed"], args["test_size"], spec["width"], spec["height"], spec["resize"],
+           args["labels"])
+    if key not in splits:  # one decode per distinct split
+        paths, labels = find_dataset(dataset, label_from=args["labels"], seed=args["seed"])
+        splits[key] = training.load_split(dataset, paths, labels, spec["width"], spec["height"],
+                                          resize=spec["resize"], label_from=args["labels"],
+                                          seed=args["seed"], test_size=args["test_size"],
+                                          val_size=0)
+    split = splits[key]
+    model = keras.models.load_model(model_path, safe_mode=True)
+    views = [split.x_test] + ([split.x_test[:, :, ::-1]] if run.get("test_mirror_average") else [])
+    probs = np.mean([training.predict_local(
+        model, training.make_dataset(x, split.y_test, 128, spec)) for x in views], axis=0)
+    accuracy = float((probs.argmax(axis=1) == split.y_test).mean())
+    if abs(accuracy - run["test_accuracy"]) > 1e-9:
+        print(f"[WARNING] {model_path}: test accuracy {accuracy:.4f} here, "
+              f"{run['test_accuracy']:.4f} in its sidecar")
+    return probs, split.y_test
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", required=True, help="the dataset the models were trained on")
+    parser.add_argument("models", nargs="+", help=".keras models with their sidecars; the first "
+                                                  "is the baseline of the differences")
+    args = parser.parse_args()
+    splits = {}
+    results = [(path, *test_probabilities(path, args.dataset, splits)) for path in args.models]
+    base_path, base_probs, base_labels = results[0]
+    rng = np.random.default_rng(0)
+    print(f"\n{'model':40s} accuracy  95% interval    vs first   95% interval    fixed/broken")
+    for path, probs, labels in results:
+        correct = (probs.argmax(axis=1) == labels).astype(np.int8)
+        ci = scipy.stats.bootstrap((correct,), np.mean, method="percentile",
+                                   rng=rng).confidence_interval
+        line = f"{path:40s} {correct.mean():.4f}  {ci.low:.3f} to {ci.high:.3f}"
+        if path != base_path and np.array_equal(labels, base_labels):
+            diff = compare_views(labels, base_probs, probs)
+            low, high = diff["ci95"]
+            line += (f"   {diff['gain'] * 100:+5.2f}    {low * 100:+.2f} to {high * 100:+.2f}"
+                     f"   {diff['fixed']}/{diff['broken']}")
+        elif path != base_path:
+            line += "   (another test split: no paired difference)"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
