@@ -71,6 +71,7 @@ def test_cutmix_pastes_one_rectangle_of_another_image_weighted_by_its_area():
     # it covers can differ by up to one row and one column.
     np.testing.assert_allclose(x.mean(axis=(1, 2, 3)), y[:, 1], atol=(2 * side + 1) / side**2)
     np.testing.assert_allclose(y.sum(axis=1), 1, atol=1e-6)
+
     def is_rectangle(mask):
         rows, cols = np.nonzero(mask)
         return mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()
