@@ -45,9 +45,8 @@ def test_probabilities(model_path, dataset, splits):
                                           val_size=0)
     split = splits[key]
     model = keras.models.load_model(model_path, safe_mode=True)
-    views = [split.x_test] + ([split.x_test[:, :, ::-1]] if run.get("test_mirror_average") else [])
-    probs = np.mean([training.predict_local(
-        model, training.make_dataset(x, split.y_test, 128, spec)) for x in views], axis=0)
+    probs = training.predict_test(model, split.x_test, split.y_test, spec, 128,
+                                  mirror_average=run.get("test_mirror_average", False))
     accuracy = float((probs.argmax(axis=1) == split.y_test).mean())
     if abs(accuracy - run["test_accuracy"]) > 1e-9:
         print(f"[WARNING] {model_path}: test accuracy {accuracy:.4f} here, "

@@ -159,6 +159,17 @@ def predict_local(model, ds):
     return np.concatenate([np.asarray(model(x, training=False)) for x, _ in ds])
 
 
+def predict_test(model, images, labels, input_spec, batch_size, mirror_average=False):
+    """Class probabilities for `images`; with `mirror_average`, each image's
+    averaged with its mirror image's: the model was trained on both, so two
+    views cut the variance for free."""
+    probs = predict_local(model, make_dataset(images, labels, batch_size, input_spec))
+    if mirror_average:
+        mirrored = make_dataset(images[:, :, ::-1], labels, batch_size, input_spec)
+        probs = (probs + predict_local(model, mirrored)) / 2
+    return probs
+
+
 def input_spec_for(width, height, depth=3, flatten=False, resize="simple", mean=None):
     return {"width": width, "height": height, "depth": depth, "flatten": flatten,
             "resize": resize, "channel_order": CHANNEL_ORDER, "scale": 1 / 255.0, "mean": mean}
@@ -376,12 +387,8 @@ def _evaluate_and_save(model, split, input_spec, outputs, written, run, global_b
                        mirror_average, chief):
     print("[INFO] evaluating on the test split...")
     batch = max(global_batch, 128)
-    probs = predict_local(model, make_dataset(split.x_test, split.y_test, batch, input_spec))
+    probs = predict_test(model, split.x_test, split.y_test, input_spec, batch, mirror_average)
     if mirror_average:
-        # Average each test image's prediction with its mirror image's: the
-        # model was trained on both, so two views cut the variance for free.
-        mirrored = make_dataset(split.x_test[:, :, ::-1], split.y_test, batch, input_spec)
-        probs = (probs + predict_local(model, mirrored)) / 2
         print("[INFO] test predictions average each image and its mirror image")
     y_pred = probs.argmax(axis=1)
     report_text, report, accuracy = evaluate_predictions(split.y_test, y_pred, split.class_names)
