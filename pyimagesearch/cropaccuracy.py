@@ -26,10 +26,13 @@ def ten_crop_batch(images, width, height, spec):
     return to_model_input(batch, scale=spec.get("scale", 1 / 255.0), mean=spec.get("mean"))
 
 
-def predict_views(model, db_path, spec, batch_size=32, ten_crop=True, progress=True):
+def predict_views(model, db_path, spec, batch_size=32, ten_crop=True, progress=True,
+                  average_crops=True):
     """Return (labels, single-view probabilities, 10-crop probabilities or
     None). `batch_size` images are read at a time; their single views go to
-    the model in one call and their 10 * batch_size crops in another."""
+    the model in one call and their 10 * batch_size crops in another. With
+    `average_crops=False` the crops' probabilities come back one by one,
+    shape (images, 10, classes), in CropPreprocessor's order."""
     gen = HDF5DatasetGenerator(db_path, batch_size, binarize=False)
     height, width = spec["height"], spec["width"]
     stored = gen.images.shape[1:3]
@@ -46,7 +49,8 @@ def predict_views(model, db_path, spec, batch_size=32, ten_crop=True, progress=T
             single.append(np.asarray(model.predict_on_batch(prepare(images, resize, spec))))
             if ten_crop:
                 probs = np.asarray(model.predict_on_batch(ten_crop_batch(images, width, height, spec)))
-                crops.append(probs.reshape(len(images), 10, -1).mean(axis=1))
+                probs = probs.reshape(len(images), 10, -1)
+                crops.append(probs.mean(axis=1) if average_crops else probs)
             bar.update(len(images))
         bar.close()
     finally:

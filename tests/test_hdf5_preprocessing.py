@@ -93,3 +93,37 @@ def test_alexnet_builds_at_full_and_small_sizes(size, params):
     if params:
         assert model.count_params() == params
     assert sum(1 for layer in model.layers if layer.__class__.__name__ == "Dropout") == 5
+
+
+def test_predict_views_returns_each_crop_or_their_average(tmp_path):
+    import cv2
+    import keras
+
+    from pyimagesearch.cropaccuracy import predict_views
+    from pyimagesearch.io import HDF5DatasetWriter
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 10, 12, 3), dtype=np.uint8)
+    with HDF5DatasetWriter(images.shape, tmp_path / "test.hdf5") as writer:
+        writer.store_class_labels(["a", "b"])
+        writer.add(images, np.array([0, 1, 0, 1, 1]))
+    # A model whose output depends on where the pixels are, so crops differ.
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    spec = {"width": 8, "height": 8, "scale": 1 / 255.0}
+    db = tmp_path / "test.hdf5"
+    labels, single, averaged = predict_views(model, db, spec, batch_size=2, progress=False)
+    _, _, views = predict_views(model, db, spec, batch_size=2, progress=False,
+                                average_crops=False)
+    assert views.shape == (5, 10, 2) and averaged.shape == (5, 2)
+    np.testing.assert_allclose(views.mean(axis=1), averaged, rtol=1e-5)
+    # View 4 is the center crop of each image; view 9 its mirror.
+    center = images[:, 1:9, 2:10].astype(np.float32) / 255
+    np.testing.assert_allclose(views[:, 4], model.predict_on_batch(center), rtol=1e-5)
+    np.testing.assert_allclose(views[:, 9], model.predict_on_batch(center[:, :, ::-1]),
+                               rtol=1e-5)
+    assert not np.allclose(views[:, 0], views[:, 4])
+    resized = np.stack([cv2.resize(image, (8, 8), interpolation=cv2.INTER_AREA)
+                        for image in images]).astype(np.float32) / 255
+    np.testing.assert_allclose(single, model.predict_on_batch(resized), rtol=1e-5)
+    np.testing.assert_array_equal(labels, [0, 1, 0, 1, 1])
