@@ -94,9 +94,11 @@ def main(argv=None):
     if train.class_names is None or val.class_names != train.class_names:
         raise UserError(f"{val_path}: its label_names differ from {train_path}'s; build both "
                         "with one build_hdf5.py run")
-    if args.batch_size > train.source.num_images:
-        raise UserError(f"--batch-size {args.batch_size} is larger than the {train.source.num_images} "
-                        "training images; pass a smaller --batch-size")
+    if dist.replicas == 1 and args.batch_size > train.source.num_images:
+        # One batch holds the whole training set (hdf5_sequence refuses this
+        # under a strategy, where some replicas would get no data).
+        print(f"[INFO] --batch-size {args.batch_size} is larger than the "
+              f"{train.source.num_images} training images; using one batch of all of them")
     with dist.scope():
         model = AlexNet.build(args.size, args.size, 3, len(train.class_names), reg=args.reg,
                               fc_units=args.fc_units)

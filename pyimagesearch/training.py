@@ -282,10 +282,14 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
     dist = dist or Distribution.one_device()
     n_train = len(split.x_train)
     global_batch = dist.global_batch(batch_size)
-    if global_batch > n_train:
-        replicas = f" x {dist.replicas} replicas" if dist.replicas > 1 else ""
-        raise UserError(f"--batch-size {batch_size}{replicas} is larger than the {n_train} training "
-                        "images; pass a smaller --batch-size")
+    if global_batch > n_train and dist.replicas == 1:
+        # One batch holds the whole training set; Keras would do the same.
+        print(f"[INFO] --batch-size {batch_size} is larger than the {n_train} training images; "
+              "using one batch of all of them")
+        batch_size = n_train
+    elif global_batch > n_train:  # some replicas would get no data at all
+        raise UserError(f"--batch-size {batch_size} x {dist.replicas} replicas is larger than the "
+                        f"{n_train} training images; pass a smaller --batch-size")
     name = architecture or model.name
     # Keras' sparse cross-entropy has no label smoothing, and mixed labels
     # are not class numbers: all three train on one-hot rows.

@@ -4,7 +4,7 @@ traceback; these all fail before TensorFlow is even imported."""
 import cv2
 import numpy as np
 import pytest
-from conftest import assert_clean_failure, make_colour_dataset, run_script
+from conftest import assert_clean_failure, run_script
 
 
 @pytest.mark.parametrize("script", ["train_simple_nn.py", "train_vgg.py"])
@@ -42,12 +42,6 @@ def test_test_size_out_of_range(value, colour_dataset):
 def test_regularisation_flags_out_of_range(flag, value, colour_dataset):
     result = run_script("train_vgg.py", "--dataset", colour_dataset, flag, value)
     assert_clean_failure(result, 2, flag, value)
-
-
-def test_batch_size_larger_than_training_set(tmp_path):
-    dataset = make_colour_dataset(tmp_path / "d", per_class=6, size=(8, 8))
-    result = run_script("train_simple_nn.py", "--dataset", dataset, "--batch-size", 500, "--size", 8)
-    assert_clean_failure(result, 2, "--batch-size 500")
 
 
 def test_output_folder_that_cannot_be_created(tmp_path, colour_dataset):

@@ -84,6 +84,22 @@ def test_train_vgg_in_process_with_legacy_model_name(tmp_path, capsys):
     assert model.output_shape == (None, 3)
 
 
+def test_batch_size_larger_than_the_training_set_trains_on_one_batch(tmp_path, capsys):
+    import train_simple_nn
+
+    dataset = make_colour_dataset(tmp_path / "dataset", per_class=6, size=(8, 8))
+    code = train_simple_nn.main(["--dataset", str(dataset), "--model", str(tmp_path / "nn.keras"),
+                                 "--size", "8", "--epochs", "2", "--batch-size", "500"])
+    assert code == 0
+    run = json.loads((tmp_path / "nn.json").read_text())["run"]
+    printed = capsys.readouterr().out
+    assert (f"--batch-size 500 is larger than the {run['train_images']} training images; "
+            "using one batch of all of them") in printed
+    assert run["epochs_run"] == 2
+    history = json.loads((tmp_path / "nn_history.json").read_text())
+    assert len(history["loss"]) == 2
+
+
 @pytest.mark.parametrize("mix_flag, alpha", [("--mixup", 0.2), ("--cutmix", 1.0)])
 def test_train_vgg_with_mixing_label_smoothing_and_no_validation_split(mix_flag, alpha, tmp_path,
                                                                         capsys):

@@ -123,9 +123,11 @@ def test_alexnet_end_to_end(tmp_path):
                        "--test-size", 6, "--val-size", 6)
     assert built.returncode == 0, built.stderr
     trained = run_script("train_alexnet.py", "--hdf5", out, "--model", model, "--size", 32,
-                         "--epochs", 2, "--batch-size", 6, "--fc-units", 256,
+                         "--epochs", 2, "--fc-units", 256,
                          "--optimizer", "adamw", "--schedule", "cosine", "--warmup", 1)
     assert trained.returncode == 0, trained.stderr
+    # The default --batch-size 64 exceeds the 18 training images: one batch of all.
+    assert "--batch-size 64 is larger than the 18 training images" in trained.stdout
     info = json.loads(model.with_suffix(".json").read_text())
     assert info["run"]["arguments"]["optimizer"] == "adamw"
     assert info["run"]["arguments"]["lr"] == 0.002  # adamw's default rate
