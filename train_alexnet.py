@@ -94,11 +94,8 @@ def main(argv=None):
     if train.class_names is None or val.class_names != train.class_names:
         raise UserError(f"{val_path}: its label_names differ from {train_path}'s; build both "
                         "with one build_hdf5.py run")
-    if dist.replicas == 1 and args.batch_size > train.source.num_images:
-        # One batch holds the whole training set (hdf5_sequence refuses this
-        # under a strategy, where some replicas would get no data).
-        print(f"[INFO] --batch-size {args.batch_size} is larger than the "
-              f"{train.source.num_images} training images; using one batch of all of them")
+    # A larger --batch-size than the training set reads it as one batch.
+    batch_size = dist.batch_for(args.batch_size, train.source.num_images)
     with dist.scope():
         model = AlexNet.build(args.size, args.size, 3, len(train.class_names), reg=args.reg,
                               fc_units=args.fc_units)
@@ -110,7 +107,7 @@ def main(argv=None):
     spec.update(scale=1.0, crop=args.size)
     fit_from_hdf5(model, train, val, optimizer, outputs, spec, train.class_names, epochs=args.epochs,
                   patience=args.patience, resume=args.resume, architecture="alexnet",
-                  run_args=vars(args), seed=args.seed, dist=dist, batch_size=args.batch_size,
+                  run_args=vars(args), seed=args.seed, dist=dist, batch_size=batch_size,
                   workers=args.workers)
     train.close()
     val.close()

@@ -58,6 +58,5 @@ def main():
     print(f"single-view errors that every view shares: {all_wrong.sum()} of {wrong.sum()}")
 
 
-
 if __name__ == "__main__":
     main()

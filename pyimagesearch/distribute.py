@@ -97,6 +97,20 @@ class Distribution:
     def global_batch(self, per_replica):
         return per_replica * self.replicas
 
+    def batch_for(self, per_replica, n_images):
+        """The per-replica batch size to train `n_images` with: --batch-size,
+        or one batch of all the images when it is larger (as Keras does), said
+        in an [INFO] line. Under a strategy that would leave some replicas
+        without data, so it is an error there."""
+        if self.global_batch(per_replica) <= n_images:
+            return per_replica
+        if self.replicas > 1:
+            raise UserError(f"--batch-size {per_replica} x {self.replicas} replicas is larger than "
+                            f"the {n_images} training images; pass a smaller --batch-size")
+        print(f"[INFO] --batch-size {per_replica} is larger than the {n_images} training images; "
+              "using one batch of all of them")
+        return n_images
+
     def lr(self, lr):
         """--lr, or with --scale-lr the linear scaling rule (Goyal et al.,
         2017): the learning rate times the number of replicas, as the global

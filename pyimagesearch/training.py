@@ -281,15 +281,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
     """
     dist = dist or Distribution.one_device()
     n_train = len(split.x_train)
-    global_batch = dist.global_batch(batch_size)
-    if global_batch > n_train and dist.replicas == 1:
-        # One batch holds the whole training set; Keras would do the same.
-        print(f"[INFO] --batch-size {batch_size} is larger than the {n_train} training images; "
-              "using one batch of all of them")
-        batch_size = n_train
-    elif global_batch > n_train:  # some replicas would get no data at all
-        raise UserError(f"--batch-size {batch_size} x {dist.replicas} replicas is larger than the "
-                        f"{n_train} training images; pass a smaller --batch-size")
+    batch_size = dist.batch_for(batch_size, n_train)
     name = architecture or model.name
     # Keras' sparse cross-entropy has no label smoothing, and mixed labels
     # are not class numbers: all three train on one-hot rows.
@@ -315,8 +307,8 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, ba
             "val_images": len(split.x_val),
             "test_images": len(split.x_test),
         }
-        return _evaluate_and_save(model, split, input_spec, outputs, written, run, global_batch,
-                                  mirror_average, dist.chief)
+        return _evaluate_and_save(model, split, input_spec, outputs, written, run,
+                                  dist.global_batch(batch_size), mirror_average, dist.chief)
 
 
 def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, batch_size, patience,
