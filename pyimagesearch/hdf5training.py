@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from .callbacks import TrainingMonitor
 from .callbacks.bestmodel import BestModelCheckpoint
+from .callbacks.interrupt import interrupt_between_batches
 from .distribute import Distribution
 from .io.hdf5sequence import HDF5Sequence
 from .resume import best_so_far
@@ -166,8 +167,11 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
             print(f"[NOTE] {train.source.num_images - train.num_images * dist.workers} training "
                   "images left out: each epoch uses whole global batches, shared equally by the workers")
         started = time.perf_counter()
-        history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks,
-                            verbose=2)
+        # Ctrl-C or SIGTERM stops between batches, so the best model and the
+        # backup for --resume are never cut off half-written.
+        with interrupt_between_batches() as stop:
+            history = model.fit(train_data, validation_data=val_data, epochs=epochs,
+                                callbacks=[stop, *callbacks], verbose=2)
         seconds = time.perf_counter() - started
         if checkpoint.best_epoch is None and not os.path.exists(written.model):
             # val_loss never became finite: keep the last weights rather than nothing.

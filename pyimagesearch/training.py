@@ -17,6 +17,7 @@ import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
 from .callbacks import TrainingMonitor
+from .callbacks.interrupt import interrupt_between_batches
 from .datasets import CHANNEL_ORDER, SimpleDatasetLoader
 from .datasets.folder import check_classes, encode_labels, report_skipped, warn_left_out
 from .datasets.split import split_size
@@ -346,13 +347,15 @@ def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, 
         start = time.perf_counter()
         interrupted = False
         try:
-            # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-            model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                      shuffle=False, verbose=2)
+            with interrupt_between_batches() as stop:
+                # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                          callbacks=[stop, *callbacks], shuffle=False, verbose=2)
         except KeyboardInterrupt:
-            # Ctrl-C (or SIGTERM, see run_cli) ends training, not the run: the
-            # completed epochs are evaluated and saved like a full run, and
-            # <model>_backup/ stays for --resume.
+            # Ctrl-C or SIGTERM ends training, not the run: the completed
+            # epochs are evaluated and saved like a full run, and
+            # <model>_backup/ stays for --resume. The signal is acted on
+            # between batches, so every epoch's outputs are whole.
             if len(monitor.history.get("loss", [])) <= start_epoch:
                 raise
             interrupted = True

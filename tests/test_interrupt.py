@@ -1,6 +1,7 @@
 """Ctrl-C or `kill` during training: the completed epochs are evaluated and
 saved, nothing half-written is left, the exit code says it stopped early, and
---resume continues the run."""
+--resume continues the run. The signal is acted on between batches, never in
+the middle of writing an epoch's outputs."""
 
 import csv
 import json
@@ -10,8 +11,13 @@ import subprocess
 import sys
 import time
 
+import cv2
+import keras
+import numpy as np
 import pytest
 from conftest import ROOT, make_colour_dataset, run_script
+
+from pyimagesearch.callbacks.interrupt import interrupt_between_batches
 
 
 def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):
@@ -53,10 +59,10 @@ def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_pa
     for name in ("nn.keras", "nn_labels.json", "nn_plot.png", "nn_history.csv", "nn_confusion.png"):
         assert (out / name).stat().st_size > 0, name
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
-    # The backup is kept for --resume; it may lag the history by the epoch
-    # that was being recorded when the signal came.
+    # The backup is kept for --resume. The signal is acted on between batches,
+    # so it holds exactly the epochs the history does.
     done = json.loads((out / "nn_backup" / "training_metadata.json").read_text())["epoch"]
-    assert 1 <= done < 100000 and f"--resume continues from epoch {done}" in stderr
+    assert done == info["run"]["epochs_run"] and f"--resume continues from epoch {done}" in stderr
     if sig == signal.SIGTERM:
         return  # resuming once is enough
 
@@ -76,3 +82,57 @@ def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_pa
     predicted = run_script("predict.py", "--model", out / "nn.keras", "--image", image, "--no-annotate")
     assert predicted.returncode == 0, predicted.stderr
     assert predicted.stdout.split("\t")[1] in ("blue", "green", "red")
+
+
+
+class EpochEndWriter(keras.callbacks.Callback):
+    """A callback like CSVLogger or BackupAndRestore: on_epoch_end takes a
+    moment and then writes a file. It first sends its own process
+    `signals_at_epoch[epoch]` SIGINTs, as if the user pressed Ctrl-C while
+    the epoch was being written."""
+
+    def __init__(self, folder, signals_at_epoch):
+        super().__init__()
+        self.folder, self.signals_at_epoch = folder, signals_at_epoch
+        self.batches_begun = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.batches_begun.append(batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for _ in range(self.signals_at_epoch.get(epoch, 0)):
+            os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # Python runs the handler here
+        (self.folder / f"epoch_{epoch}.txt").write_text(str(logs["loss"]))
+
+
+def fit_tiny_model(tmp_path, callback):
+    """model.fit for up to 50 epochs of 3 batches on 12 decoded images."""
+    dataset = make_colour_dataset(tmp_path / "d", per_class=4, size=(8, 8))
+    paths = sorted(dataset.glob("*/*.png"))
+    classes = sorted({p.parent.name for p in paths})
+    x = np.stack([cv2.imread(str(p)) for p in paths])
+    y = np.array([classes.index(p.parent.name) for p in paths])
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with interrupt_between_batches() as stop:
+        model.fit(x, y, batch_size=4, epochs=50, callbacks=[stop, callback], verbose=0)
+
+
+def test_a_signal_while_an_epoch_is_being_written_stops_after_it(tmp_path):
+    before = signal.getsignal(signal.SIGINT)
+    writer = EpochEndWriter(tmp_path, {2: 1})
+    with pytest.raises(KeyboardInterrupt):
+        fit_tiny_model(tmp_path, writer)
+    # Epoch 2's file was finished, and not one batch of epoch 3 ran.
+    assert sorted(p.name for p in tmp_path.glob("epoch_*")) == [f"epoch_{e}.txt" for e in range(3)]
+    assert writer.batches_begun == [0, 1, 2] * 3
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_second_signal_stops_at_once(tmp_path):
+    writer = EpochEndWriter(tmp_path, {1: 2})
+    with pytest.raises(KeyboardInterrupt):
+        fit_tiny_model(tmp_path, writer)
+    assert sorted(p.name for p in tmp_path.glob("epoch_*")) == ["epoch_0.txt"]
