@@ -24,7 +24,8 @@ def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):
     """Run `script`, send `sig` once `epochs` epochs are complete; return
     (returncode, stdout, stderr)."""
     history = out / "nn_history.json"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # On SIGABRT, faulthandler prints every thread's stack: see below.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / script), *map(str, args), "--epochs", "100000",
          "--model", str(out / "nn.keras")],
@@ -38,7 +39,13 @@ def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):
         else:
             pytest.fail(f"training never completed {epochs} epochs")
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=120)
+        try:
+            stdout, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            # A hang: show where the script is stuck.
+            proc.send_signal(signal.SIGABRT)
+            stderr = proc.communicate(timeout=60)[1]
+            pytest.fail(f"{script} still running 120 s after the signal; its stacks:\n{stderr[-6000:]}")
     finally:
         proc.kill()
     return proc.returncode, stdout, stderr
