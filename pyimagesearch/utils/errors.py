@@ -21,7 +21,8 @@ def run_cli(main, argv=None):
     right here, see _exit_interrupted). Bugs still show a traceback.
 
     SIGTERM is turned into KeyboardInterrupt, so `kill` cleans up exactly
-    like Ctrl-C (temporary files removed, completed outputs kept)."""
+    like Ctrl-C (temporary files removed, completed outputs kept). During
+    model.fit both wait for the end of the batch: see callbacks/interrupt.py."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         code = main(argv) or 0
