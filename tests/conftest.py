@@ -18,6 +18,14 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 CLASS_COLOURS = {"blue": (200, 40, 40), "green": (40, 200, 40), "red": (40, 40, 200)}
 
 
+def pytest_configure(config):
+    # Keras' own weight saving (BackupAndRestore, model.save) hands TensorFlow
+    # variables to np.array, which NumPy 2 warns about hundreds of times per
+    # run; nothing in this project to fix, and it hides our own warnings.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
+
 def make_image(colour, size=(40, 48), rng=None):
     rng = rng or np.random.default_rng(0)
     h, w = size
