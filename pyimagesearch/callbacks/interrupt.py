@@ -34,8 +34,8 @@ class StopBetweenBatches(keras.callbacks.Callback):
         if self.requested:
             raise KeyboardInterrupt
 
-    # Batch *begin* hooks: Keras calls them with no logs, so, unlike the end
-    # hooks, they add no per-step work.
+    # Begin hooks only: raised from an end hook, the interrupt would cut off
+    # the callbacks after this one that write the epoch's outputs.
     on_epoch_begin = on_train_batch_begin = on_test_batch_begin = stop_if_requested
 
 
