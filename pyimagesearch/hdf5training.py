@@ -74,6 +74,7 @@ def distributed_input(dist: Distribution, seq: HDF5Sequence, per_replica, parall
             row_log.report(epoch, [seq.batch_rows(k) for k in order])
         seq.on_epoch_end()
 
+    @tf.autograph.experimental.do_not_convert  # no control flow; see training.make_dataset
     def read(number):
         x, y = tf.numpy_function(lambda k: seq.source.batch(int(k)), [number],
                                  (x_spec.dtype, y_spec.dtype))

@@ -132,6 +132,10 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
 
+    # Its `if`s test Python values, not tensors, so AutoGraph has nothing to
+    # convert; converted, it also leaves a generated file in the temp folder
+    # whenever the process exits without running atexit (an interrupted run).
+    @tf.autograph.experimental.do_not_convert
     def prepare(x, y):
         x = tf.cast(x, tf.float32)
         if augmentation is not None:

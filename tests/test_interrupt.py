@@ -25,7 +25,8 @@ def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):
     (returncode, stdout, stderr)."""
     history = out / "nn_history.json"
     # On SIGABRT, faulthandler prints every thread's stack: see below.
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1", TMPDIR=str(out / "tmp"))
+    (out / "tmp").mkdir(parents=True)
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / script), *map(str, args), "--epochs", "100000",
          "--model", str(out / "nn.keras")],
@@ -66,6 +67,7 @@ def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_pa
     for name in ("nn.keras", "nn_labels.json", "nn_plot.png", "nn_history.csv", "nn_confusion.png"):
         assert (out / name).stat().st_size > 0, name
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+    assert not list((out / "tmp").iterdir())  # nor in the temp folder
     # The backup is kept for --resume. The signal is acted on between batches,
     # so it holds exactly the epochs the history does.
     done = json.loads((out / "nn_backup" / "training_metadata.json").read_text())["epoch"]
