@@ -14,7 +14,7 @@ from .callbacks.bestmodel import BestModelCheckpoint
 from .callbacks.interrupt import interrupt_between_batches
 from .distribute import Distribution
 from .io.hdf5sequence import HDF5Sequence
-from .resume import best_so_far
+from .resume import best_so_far, history_csv_logger
 from .training import start_run
 from .utils.atomic import atomic_path, write_json
 from .utils.errors import UserError
@@ -118,7 +118,8 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
     dist = dist or Distribution.one_device()
     batch_size = batch_size or train.source.batch_size
     with start_run(model, optimizer, outputs, dist, seed, resume, run_args) as (
-            state, start_epoch, written):
+            state, start_epoch, written), \
+            history_csv_logger(written.history_csv, start_epoch) as csv_logger:
         name = architecture or model.name
         distribution = dist.describe(batch_size)
 
@@ -143,7 +144,7 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
                                   title=f"{name}: loss and accuracy")
         callbacks = [
             monitor,
-            keras.callbacks.CSVLogger(written.history_csv, append=start_epoch > 0),
+            csv_logger,
             checkpoint,
         ]
         early = None

@@ -6,6 +6,7 @@ The folder exists only while a run is unfinished: BackupAndRestore removes it
 when training ends normally, so Ctrl-C, `kill` or a crash leave it behind.
 """
 
+import contextlib
 import csv
 import json
 import math
@@ -14,7 +15,7 @@ import shutil
 
 import keras
 
-from .utils.atomic import write_json
+from .utils.atomic import atomic_path, write_json
 from .utils.errors import UserError
 
 # Flags a resumed run may change; any other difference would restore the
@@ -123,3 +124,22 @@ def copy_history_csv(src, dst, epochs):
     with open(dst, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows[:epochs + 1])
     return True
+
+
+@contextlib.contextmanager
+def history_csv_logger(path, start_epoch=0):
+    """Yield Keras' CSVLogger for `path`, writing to a temporary file that
+    replaces `path` when the block ends, however it ends, once an epoch has
+    been logged: a run stopped before its first epoch leaves the previous
+    file as it was, never an empty one. A resumed run (`start_epoch` > 0)
+    starts from the first `start_epoch` rows of `path`."""
+    with atomic_path(path) as tmp:
+        resumed = start_epoch > 0 and copy_history_csv(path, tmp, start_epoch)
+        logger = keras.callbacks.CSVLogger(tmp, append=bool(resumed))
+        try:
+            yield logger
+        except BaseException:
+            logger.on_train_end()  # close the file: an interrupted fit never did
+            if logger.keys is not None:  # set by the first epoch it logged
+                os.replace(tmp, path)
+            raise

@@ -7,6 +7,7 @@ input size and the optimizer; everything they have in common lives here.
 
 import contextlib
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from .datasets.split import split_size
 from .distribute import Distribution
 from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
-from .resume import ResumeState, copy_history_csv
+from .resume import ResumeState, history_csv_logger
 from .utils.atomic import atomic_path, ensure_writable_folder, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import run_stamp, save_model_info
@@ -253,7 +254,8 @@ def start_run(model, optimizer, outputs, dist, seed, resume, run_args,
     find where an interrupted run left off. Yields (ResumeState, epoch,
     written): `written` are the paths this worker writes to, `outputs`
     itself on the chief and a temporary folder, deleted at the end, on the
-    other workers."""
+    other workers. A fresh run stopped before its first epoch completes
+    removes its `<model>_backup/`: there is nothing to resume."""
     if dist.chief:
         outputs.check_writable()
     keras.utils.set_random_seed(seed)
@@ -262,7 +264,12 @@ def start_run(model, optimizer, outputs, dist, seed, resume, run_args,
     state = ResumeState(outputs.model)
     start_epoch = state.prepare(resume, chief=dist.chief, arguments=run_args)
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
-        yield state, start_epoch, outputs.moved_to(folder)
+        try:
+            yield state, start_epoch, outputs.moved_to(folder)
+        except BaseException:
+            if dist.chief and not start_epoch and not state.epoch:
+                shutil.rmtree(state.folder, ignore_errors=True)
+            raise
 
 
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, epochs=75, batch_size=32,
@@ -343,9 +350,8 @@ def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, 
     elif not has_val:
         print("[NOTE] no validation split (--val-size 0): EarlyStopping is off and the last "
               "epoch's weights are kept")
-    with atomic_path(written.history_csv) as csv_tmp:
-        resumed_csv = start_epoch > 0 and copy_history_csv(written.history_csv, csv_tmp, start_epoch)
-        callbacks.append(keras.callbacks.CSVLogger(csv_tmp, append=bool(resumed_csv)))
+    with history_csv_logger(written.history_csv, start_epoch) as csv_logger:
+        callbacks.append(csv_logger)
         # Last, so an epoch counts as done for --resume only once all its outputs are written.
         callbacks.append(state.callback(os.path.splitext(written.model)[0] + "_backup", start_epoch))
         start = time.perf_counter()

@@ -1,5 +1,6 @@
 """build_hdf5.py, train_alexnet.py and crop_accuracy.py as a user runs them."""
 
+import csv
 import json
 
 import cv2
@@ -190,6 +191,7 @@ def test_resume_continues_an_interrupted_run(tmp_path):
     assert "Traceback" not in stderr
     done = json.loads(metadata.read_text())["epoch"]
     assert 1 <= done < 100 and model.exists()  # best model so far already saved
+    assert history_csv_epochs(tmp_path / "alexnet_history.csv") == list(range(done))
 
     resumed = run_script("train_alexnet.py", *args, "--epochs", done + 2, "--resume")
     assert resumed.returncode == 0, resumed.stderr
@@ -199,3 +201,41 @@ def test_resume_continues_an_interrupted_run(tmp_path):
     info = json.loads((tmp_path / "alexnet.json").read_text())
     assert info["run"]["resumed_from_epoch"] == done and info["run"]["epochs_run"] == done + 2
     assert not (tmp_path / "alexnet_backup").exists()
+    assert history_csv_epochs(tmp_path / "alexnet_history.csv") == list(range(done + 2))
+
+
+def history_csv_epochs(path):
+    with open(path, newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_a_run_stopped_before_its_first_epoch_leaves_the_previous_outputs(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    dataset = make_colour_dataset(tmp_path / "ds", per_class=8)
+    out, model = tmp_path / "hdf5", tmp_path / "alexnet.keras"
+    assert run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 36,
+                      "--test-size", 3, "--val-size", 3).returncode == 0
+    previous = tmp_path / "alexnet_history.csv"
+    previous.write_text("epoch,loss\n0,1.0\n")  # an earlier run's history
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train_alexnet.py"), "--hdf5", str(out),
+                             "--model", str(model), "--size", "32", "--batch-size", "6",
+                             "--fc-units", "64", "--epochs", "100"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # The run records its flags in the backup folder just before training.
+    started = tmp_path / "alexnet_backup" / "arguments.json"
+    deadline = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    assert previous.read_text() == "epoch,loss\n0,1.0\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alexnet_history.csv", "ds", "hdf5"]
