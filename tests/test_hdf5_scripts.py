@@ -162,7 +162,9 @@ def test_alexnet_end_to_end(tmp_path):
     assert_clean_failure(resumed, 2, "alexnet_backup: no interrupted run to resume")
 
 
-def test_resume_continues_an_interrupted_run(tmp_path):
+def interrupted_alexnet(tmp_path, when):
+    """Build tiny HDF5 files, start train_alexnet.py (up to 100 epochs) and
+    Ctrl-C it as soon as the file `when` exists. Returns (its args, stderr)."""
     import os
     import signal
     import subprocess
@@ -178,19 +180,29 @@ def test_resume_continues_an_interrupted_run(tmp_path):
     args = ["--hdf5", out, "--model", model, "--size", 32, "--batch-size", 6, "--fc-units", 64,
             "--patience", 0]
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
-    first = subprocess.Popen([sys.executable, str(ROOT / "train_alexnet.py"), *map(str, args),
-                              "--epochs", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=env)
-    metadata = tmp_path / "alexnet_backup" / "training_metadata.json"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train_alexnet.py"), *map(str, args),
+                             "--epochs", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
     deadline = time.monotonic() + 120
-    while not metadata.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGINT)  # Ctrl-C after at least one completed epoch
-    _, stderr = first.communicate(timeout=60)
-    assert first.returncode == 130, stderr
-    assert "Traceback" not in stderr
+    while not when.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    return args, stderr
+
+
+def history_csv_epochs(path):
+    with open(path, newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_resume_continues_an_interrupted_run(tmp_path):
+    # Ctrl-C once at least one epoch is complete.
+    metadata = tmp_path / "alexnet_backup" / "training_metadata.json"
+    args, _ = interrupted_alexnet(tmp_path, when=metadata)
     done = json.loads(metadata.read_text())["epoch"]
-    assert 1 <= done < 100 and model.exists()  # best model so far already saved
+    assert 1 <= done < 100 and (tmp_path / "alexnet.keras").exists()  # best model so far saved
     assert history_csv_epochs(tmp_path / "alexnet_history.csv") == list(range(done))
 
     resumed = run_script("train_alexnet.py", *args, "--epochs", done + 2, "--resume")
@@ -204,38 +216,10 @@ def test_resume_continues_an_interrupted_run(tmp_path):
     assert history_csv_epochs(tmp_path / "alexnet_history.csv") == list(range(done + 2))
 
 
-def history_csv_epochs(path):
-    with open(path, newline="") as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f)]
-
-
 def test_a_run_stopped_before_its_first_epoch_leaves_the_previous_outputs(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from conftest import ROOT
-
-    dataset = make_colour_dataset(tmp_path / "ds", per_class=8)
-    out, model = tmp_path / "hdf5", tmp_path / "alexnet.keras"
-    assert run_script("build_hdf5.py", "--dataset", dataset, "--output", out, "--size", 36,
-                      "--test-size", 3, "--val-size", 3).returncode == 0
     previous = tmp_path / "alexnet_history.csv"
     previous.write_text("epoch,loss\n0,1.0\n")  # an earlier run's history
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "train_alexnet.py"), "--hdf5", str(out),
-                             "--model", str(model), "--size", "32", "--batch-size", "6",
-                             "--fc-units", "64", "--epochs", "100"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    # The run records its flags in the backup folder just before training.
-    started = tmp_path / "alexnet_backup" / "arguments.json"
-    deadline = time.monotonic() + 120
-    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    # Ctrl-C as soon as the run has recorded its flags, just before training.
+    interrupted_alexnet(tmp_path, when=tmp_path / "alexnet_backup" / "arguments.json")
     assert previous.read_text() == "epoch,loss\n0,1.0\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alexnet_history.csv", "ds", "hdf5"]
