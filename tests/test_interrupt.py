@@ -93,7 +93,6 @@ def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_pa
     assert predicted.stdout.split("\t")[1] in ("blue", "green", "red")
 
 
-
 class EpochEndWriter(keras.callbacks.Callback):
     """A callback like CSVLogger or BackupAndRestore: on_epoch_end takes a
     moment and then writes a file. It first sends its own process
@@ -111,7 +110,7 @@ class EpochEndWriter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for _ in range(self.signals_at_epoch.get(epoch, 0)):
             os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # Python runs the handler here
+        time.sleep(0.05)  # the signal's handler has run by the time this returns
         (self.folder / f"epoch_{epoch}.txt").write_text(str(logs["loss"]))
 
 
