@@ -14,7 +14,7 @@ from .callbacks.bestmodel import BestModelCheckpoint
 from .callbacks.interrupt import interrupt_between_batches
 from .distribute import Distribution
 from .io.hdf5sequence import HDF5Sequence
-from .resume import best_so_far, history_csv_logger
+from .resume import best_so_far
 from .training import start_run
 from .utils.atomic import atomic_path, write_json
 from .utils.errors import UserError
@@ -118,8 +118,7 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
     dist = dist or Distribution.one_device()
     batch_size = batch_size or train.source.batch_size
     with start_run(model, optimizer, outputs, dist, seed, resume, run_args) as (
-            state, start_epoch, written), \
-            history_csv_logger(written.history_csv, start_epoch) as csv_logger:
+            state, start_epoch, written):
         name = architecture or model.name
         distribution = dist.describe(batch_size)
 
@@ -141,12 +140,8 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
                                          best=best_so_far(outputs.history_json, start_epoch)
                                          if start_epoch else math.inf)
         monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
-                                  title=f"{name}: loss and accuracy")
-        callbacks = [
-            monitor,
-            csv_logger,
-            checkpoint,
-        ]
+                                  title=f"{name}: loss and accuracy", csv_path=written.history_csv)
+        callbacks = [monitor, checkpoint]
         early = None
         if patience and patience > 0:
             early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,

@@ -1,13 +1,11 @@
 """Continue an interrupted training run (--resume): where the unfinished run
 is kept (`<model>_backup/`, Keras' BackupAndRestore), which epoch it reached,
-and what of the earlier epochs' history to keep.
+and the best validation loss its history had reached by then.
 
 The folder exists only while a run is unfinished: BackupAndRestore removes it
 when training ends normally, so Ctrl-C, `kill` or a crash leave it behind.
 """
 
-import contextlib
-import csv
 import json
 import math
 import os
@@ -15,7 +13,7 @@ import shutil
 
 import keras
 
-from .utils.atomic import atomic_path, write_json
+from .utils.atomic import write_json
 from .utils.errors import UserError
 
 # Flags a resumed run may change; any other difference would restore the
@@ -111,35 +109,3 @@ def best_so_far(history_json, epochs, monitor="val_loss"):
     except (OSError, ValueError):
         return math.inf
 
-
-def copy_history_csv(src, dst, epochs):
-    """Copy the header and first `epochs` rows of a CSVLogger file, so a
-    resumed run appends after the last epoch it really continues from (a run
-    stopped between CSVLogger and BackupAndRestore logged one epoch more)."""
-    try:
-        with open(src, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except OSError:
-        return False
-    with open(dst, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows[:epochs + 1])
-    return True
-
-
-@contextlib.contextmanager
-def history_csv_logger(path, start_epoch=0):
-    """Yield Keras' CSVLogger for `path`, writing to a temporary file that
-    replaces `path` when the block ends, however it ends, once an epoch has
-    been logged: a run stopped before its first epoch leaves the previous
-    file as it was, never an empty one. A resumed run (`start_epoch` > 0)
-    starts from the first `start_epoch` rows of `path`."""
-    with atomic_path(path) as tmp:
-        resumed = start_epoch > 0 and copy_history_csv(path, tmp, start_epoch)
-        logger = keras.callbacks.CSVLogger(tmp, append=bool(resumed))
-        try:
-            yield logger
-        except BaseException:
-            logger.on_train_end()  # close the file: an interrupted fit never did
-            if logger.keys is not None:  # set by the first epoch it logged
-                os.replace(tmp, path)
-            raise

@@ -25,7 +25,7 @@ from .datasets.split import split_size
 from .distribute import Distribution
 from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
-from .resume import ResumeState, history_csv_logger
+from .resume import ResumeState
 from .utils.atomic import atomic_path, ensure_writable_folder, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import run_stamp, save_model_info
@@ -340,7 +340,8 @@ def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, 
                         "replicas; pass a larger --val-size")
     val_ds = make_dataset(split.x_val, split.y_val, val_batch, input_spec,
                           one_hot=one_hot) if has_val else None
-    monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch)
+    monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
+                              csv_path=written.history_csv)
     callbacks = [monitor]
     early = None
     if patience and patience > 0 and has_val:
@@ -350,30 +351,28 @@ def _train(model, split, input_spec, written, state, start_epoch, epochs, dist, 
     elif not has_val:
         print("[NOTE] no validation split (--val-size 0): EarlyStopping is off and the last "
               "epoch's weights are kept")
-    with history_csv_logger(written.history_csv, start_epoch) as csv_logger:
-        callbacks.append(csv_logger)
-        # Last, so an epoch counts as done for --resume only once all its outputs are written.
-        callbacks.append(state.callback(os.path.splitext(written.model)[0] + "_backup", start_epoch))
-        start = time.perf_counter()
-        interrupted = False
-        try:
-            with interrupt_between_batches() as stop:
-                # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                          callbacks=[stop, *callbacks], shuffle=False, verbose=2)
-        except KeyboardInterrupt:
-            # Ctrl-C or SIGTERM ends training, not the run: the completed
-            # epochs are evaluated and saved like a full run, and
-            # <model>_backup/ stays for --resume. The signal is acted on
-            # between batches, so every epoch's outputs are whole.
-            if len(monitor.history.get("loss", [])) <= start_epoch:
-                raise
-            interrupted = True
-            print("\n[NOTE] interrupted: evaluating and saving the best completed epoch; "
-                  f"--resume continues from epoch {state.epoch}", file=sys.stderr)
-            if early is not None and early.best_weights is not None:
-                model.set_weights(early.best_weights)
-        train_seconds = time.perf_counter() - start
+    # Last, so an epoch counts as done for --resume only once all its outputs are written.
+    callbacks.append(state.callback(os.path.splitext(written.model)[0] + "_backup", start_epoch))
+    start = time.perf_counter()
+    interrupted = False
+    try:
+        with interrupt_between_batches() as stop:
+            # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+            model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                      callbacks=[stop, *callbacks], shuffle=False, verbose=2)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM ends training, not the run: the completed
+        # epochs are evaluated and saved like a full run, and
+        # <model>_backup/ stays for --resume. The signal is acted on
+        # between batches, so every epoch's outputs are whole.
+        if len(monitor.history.get("loss", [])) <= start_epoch:
+            raise
+        interrupted = True
+        print("\n[NOTE] interrupted: evaluating and saving the best completed epoch; "
+              f"--resume continues from epoch {state.epoch}", file=sys.stderr)
+        if early is not None and early.best_weights is not None:
+            model.set_weights(early.best_weights)
+    train_seconds = time.perf_counter() - start
     history = monitor.history
     epochs_run = len(history["loss"])
     # With EarlyStopping the weights kept are the best of this process's epochs

@@ -93,6 +93,26 @@ def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_pa
     assert predicted.stdout.split("\t")[1] in ("blue", "green", "red")
 
 
+def test_a_killed_run_resumes_with_its_whole_history(tmp_path):
+    # SIGKILL (the out-of-memory killer, a power cut) runs no clean-up at all.
+    dataset = make_colour_dataset(tmp_path / "d", per_class=10, size=(8, 8))
+    out = tmp_path / "out"
+    args = ["--dataset", dataset, "--size", 8, "--patience", 0, "--batch-size", 4]
+    code, _, _ = interrupt_training("train_simple_nn.py", args, out, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    done = json.loads((out / "nn_backup" / "training_metadata.json").read_text())["epoch"]
+    with open(out / "nn_history.csv") as f:
+        assert len(list(csv.DictReader(f))) >= done  # written every epoch, not at the end
+
+    resumed = run_script("train_simple_nn.py", *args, "--epochs", done + 2, "--resume",
+                         "--model", out / "nn.keras")
+    assert resumed.returncode == 0, resumed.stderr
+    with open(out / "nn_history.csv") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(done + 2))
+    assert len(json.loads((out / "nn_history.json").read_text())["loss"]) == done + 2
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+
+
 class EpochEndWriter(keras.callbacks.Callback):
     """A callback like CSVLogger or BackupAndRestore: on_epoch_end takes a
     moment and then writes a file. It first sends its own process

@@ -1,3 +1,4 @@
+import csv
 import json
 import os
 
@@ -9,17 +10,18 @@ from ..utils.atomic import atomic_path, write_json
 
 
 class TrainingMonitor(keras.callbacks.Callback):
-    """After every epoch, rewrite a loss/accuracy plot (PNG) and, if
-    `json_path` is given, the history so far as JSON.
+    """After every epoch, rewrite a loss/accuracy plot (PNG) and, if given,
+    the history so far as JSON (`json_path`) and CSV (`csv_path`).
 
     Watch the PNG while a long run trains. `start_at` resumes a history: the
     JSON file's first `start_at` epochs are kept and new epochs appended.
     """
 
-    def __init__(self, fig_path, json_path=None, start_at=0, title=None):
+    def __init__(self, fig_path, json_path=None, start_at=0, title=None, csv_path=None):
         super().__init__()
         self.fig_path = fig_path
         self.json_path = json_path
+        self.csv_path = csv_path
         self.start_at = start_at
         self.title = title
         self.history = {}
@@ -37,8 +39,24 @@ class TrainingMonitor(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         if self.json_path:
             write_json(self.json_path, self.history)
+        if self.csv_path:
+            self.write_csv()
         if len(self.history.get("loss", [])) > 0:
             self.plot()
+
+    def write_csv(self):
+        """The history as Keras' CSVLogger lays it out (epoch from 0, then the
+        metrics in sorted order). Not CSVLogger itself: it appends to a file
+        kept open, so a crash or Ctrl-C could leave it empty, cut short or
+        out of step with the JSON, and a resumed run would have to repair
+        it. Rewriting the whole file atomically from the same history as the
+        JSON avoids all three."""
+        keys = sorted(self.history)
+        with atomic_path(self.csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["epoch", *keys])
+            writer.writerows([epoch, *row]
+                             for epoch, row in enumerate(zip(*(self.history[k] for k in keys))))
 
     def plot(self):
         # A Figure without pyplot: no GUI backend, safe in threads and on
