@@ -11,6 +11,7 @@ import math
 import os
 import shutil
 
+import h5py
 import keras
 
 from .utils.atomic import write_json
@@ -20,6 +21,9 @@ from .utils.errors import UserError
 # saved weights into a different model or continue on different data.
 MAY_CHANGE_ON_RESUME = frozenset({"epochs", "patience", "resume", "workers", "plot", "label_bin"})
 ARGUMENTS_FILE = "arguments.json"
+# BackupAndRestore's names for the saved state.
+WEIGHTS_FILE = "latest.weights.h5"
+METADATA_FILE = "training_metadata.json"
 
 
 class ResumeState:
@@ -55,7 +59,7 @@ class ResumeState:
     @property
     def epoch(self):
         try:
-            with open(os.path.join(self.folder, "training_metadata.json"), encoding="utf-8") as f:
+            with open(os.path.join(self.folder, METADATA_FILE), encoding="utf-8") as f:
                 return int(json.load(f)["epoch"])
         except (OSError, ValueError, KeyError):
             return 0
@@ -75,6 +79,8 @@ class ResumeState:
                                 "run without --resume")
             if arguments is not None:
                 self.check_arguments(arguments)
+            if chief:  # the other workers copy the chief's folder, recovered or not
+                self.recover_saved_state()
             return self.epoch
         if os.path.isdir(self.folder) and chief:
             print(f"[NOTE] starting afresh: removing {self.folder} left by an interrupted run "
@@ -93,10 +99,42 @@ class ResumeState:
         it starts from a copy of the chief's state, so that every worker
         continues from the same epoch and weights."""
         if write_folder is None or os.path.abspath(write_folder) == os.path.abspath(self.folder):
-            return keras.callbacks.BackupAndRestore(self.folder)
-        if start_epoch:
+            write_folder = self.folder
+        elif start_epoch:
             shutil.copytree(self.folder, write_folder, dirs_exist_ok=True)
-        return keras.callbacks.BackupAndRestore(write_folder)
+        # double_checkpoint keeps the previous epoch's state as well: Keras
+        # saves in place, so a run killed while saving (SIGKILL, power loss)
+        # leaves an unreadable file, and --resume then falls back to that one.
+        return keras.callbacks.BackupAndRestore(write_folder, double_checkpoint=True)
+
+    def recover_saved_state(self):
+        """Make sure the saved state can be read before Keras restores it.
+        If it was cut off (a run killed while saving), put the previous
+        epoch's copy in its place, as Keras would, but with a note, and so
+        that `epoch` names the epoch really restored. If neither can be
+        read, raise UserError: Keras would fail with a bare HDF5 or JSON
+        error."""
+        weights = os.path.join(self.folder, WEIGHTS_FILE)
+        metadata = os.path.join(self.folder, METADATA_FILE)
+        if not os.path.exists(weights) or _readable(weights, metadata):
+            return  # nothing saved yet (resuming starts from scratch), or fine
+        if not _readable(weights + ".bkp", metadata + ".bkp"):
+            raise UserError(f"{weights}: the interrupted run's saved state cannot be read (the "
+                            "run was stopped while writing it); run without --resume to start "
+                            "afresh")
+        shutil.copy(weights + ".bkp", weights)
+        shutil.copy(metadata + ".bkp", metadata)
+        print(f"[NOTE] {self.folder}: the saved state was cut off when the run stopped; resuming "
+              f"from the copy saved after epoch {self.epoch}")
+
+
+def _readable(weights, metadata):
+    """Whether a saved state, weights (HDF5) and epoch (JSON), can be read."""
+    try:
+        with h5py.File(weights, "r"), open(metadata, encoding="utf-8") as f:
+            return isinstance(json.load(f)["epoch"], int)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def best_so_far(history_json, epochs, monitor="val_loss"):

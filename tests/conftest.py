@@ -49,6 +49,15 @@ def make_colour_dataset(root, per_class=12, size=(40, 48), ext=".png", seed=0, c
     return root
 
 
+def read_colour_dataset(root, per_class=4, size=(8, 8)):
+    """make_colour_dataset, then every image decoded again: (uint8 images,
+    integer labels in sorted class order), for in-process model.fit calls."""
+    paths = sorted(make_colour_dataset(root, per_class=per_class, size=size).glob("*/*.png"))
+    classes = sorted({p.parent.name for p in paths})
+    return (np.stack([cv2.imread(str(p)) for p in paths]),
+            np.array([classes.index(p.parent.name) for p in paths]))
+
+
 @pytest.fixture
 def colour_dataset(tmp_path):
     return make_colour_dataset(tmp_path / "dataset")
@@ -71,6 +80,18 @@ def scripts_receive_sigint():
     reset to the default in each child instead."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def communicate_or_show_stacks(proc, timeout, what):
+    """proc.communicate(timeout=...) -> (stdout, stderr). If the process hangs,
+    fail with the stack of each of its threads: start it with
+    PYTHONFAULTHANDLER=1 in its environment, and SIGABRT makes it print them."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        stderr = proc.communicate(timeout=60)[1]
+        pytest.fail(f"{what} still running {timeout} s after the signal; its stacks:\n{stderr[-6000:]}")
 
 
 def assert_clean_failure(result, code, *fragments):

@@ -11,11 +11,9 @@ import subprocess
 import sys
 import time
 
-import cv2
 import keras
-import numpy as np
 import pytest
-from conftest import ROOT, make_colour_dataset, run_script
+from conftest import ROOT, communicate_or_show_stacks, make_colour_dataset, read_colour_dataset, run_script
 
 from pyimagesearch.callbacks.interrupt import interrupt_between_batches
 
@@ -24,7 +22,7 @@ def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):
     """Run `script`, send `sig` once `epochs` epochs are complete; return
     (returncode, stdout, stderr)."""
     history = out / "nn_history.json"
-    # On SIGABRT, faulthandler prints every thread's stack: see below.
+    # PYTHONFAULTHANDLER: for communicate_or_show_stacks.
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1", TMPDIR=str(out / "tmp"))
     (out / "tmp").mkdir(parents=True)
     proc = subprocess.Popen(
@@ -40,13 +38,7 @@ def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):
         else:
             pytest.fail(f"training never completed {epochs} epochs")
         proc.send_signal(sig)
-        try:
-            stdout, stderr = proc.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            # A hang: show where the script is stuck.
-            proc.send_signal(signal.SIGABRT)
-            stderr = proc.communicate(timeout=60)[1]
-            pytest.fail(f"{script} still running 120 s after the signal; its stacks:\n{stderr[-6000:]}")
+        stdout, stderr = communicate_or_show_stacks(proc, 120, script)
     finally:
         proc.kill()
     return proc.returncode, stdout, stderr
@@ -136,11 +128,7 @@ class EpochEndWriter(keras.callbacks.Callback):
 
 def fit_tiny_model(tmp_path, callback):
     """model.fit for up to 50 epochs of 3 batches on 12 decoded images."""
-    dataset = make_colour_dataset(tmp_path / "d", per_class=4, size=(8, 8))
-    paths = sorted(dataset.glob("*/*.png"))
-    classes = sorted({p.parent.name for p in paths})
-    x = np.stack([cv2.imread(str(p)) for p in paths])
-    y = np.array([classes.index(p.parent.name) for p in paths])
+    x, y = read_colour_dataset(tmp_path / "d")
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
                               keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")

@@ -35,8 +35,8 @@ def run_cli(main, argv=None):
     except OSError as exc:
         # Disk full, permission denied, read-only folder: the user's machine,
         # not a bug, so one line that names the file.
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        where = f" {exc.filename}:" if exc.filename else ""
+        print(f"error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 1
     if code == 130:
         _exit_interrupted()
