@@ -11,7 +11,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, make_colour_dataset, run_script
+from conftest import ROOT, communicate_or_show_stacks, make_colour_dataset, run_script
 
 
 def slow_dataset(root, per_class=1000):
@@ -28,7 +28,8 @@ def slow_dataset(root, per_class=1000):
 
 
 def interrupt_build(dataset, out, sig, *extra):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    # PYTHONFAULTHANDLER: for communicate_or_show_stacks.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen([sys.executable, str(ROOT / "build_hdf5.py"), "--dataset", str(dataset),
                              "--output", str(out), "--size", "128", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -43,7 +44,7 @@ def interrupt_build(dataset, out, sig, *extra):
             pytest.fail(f"the build never started decoding: {proc.communicate()}")
         assert proc.poll() is None, "the build ended before the signal; make the dataset bigger"
         proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = communicate_or_show_stacks(proc, 60, "build_hdf5.py")
     finally:
         proc.kill()
     return proc.returncode, stderr
@@ -69,3 +70,32 @@ def test_interrupted_build_leaves_nothing_half_written(sig, tmp_path):
     assert code == 130, stderr
     assert "Traceback" not in stderr
     assert {p.name: p.read_bytes() for p in previous.iterdir()} == before
+
+
+def test_a_signal_during_decoding_stops_it_between_images(tmp_path):
+    from pyimagesearch.io.hdf5build import decode_all
+    from pyimagesearch.utils.interrupts import deferred_interrupts
+
+    dataset = make_colour_dataset(tmp_path / "d", per_class=4, size=(16, 16))
+    paths = [str(p) for p in sorted(dataset.glob("*/*.png"))]
+    before = signal.getsignal(signal.SIGTERM)
+    with deferred_interrupts() as interrupts:
+        os.kill(os.getpid(), signal.SIGTERM)  # only recorded: this process goes on
+        time.sleep(0.05)
+        with pytest.raises(KeyboardInterrupt):
+            decode_all(str(tmp_path / "all.hdf5"), paths, (16, 16), interrupts=interrupts)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_an_ignored_signal_stays_ignored(tmp_path):
+    from pyimagesearch.utils.interrupts import deferred_interrupts
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with deferred_interrupts() as interrupts:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            interrupts.check()  # nothing was recorded
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -171,7 +171,7 @@ def interrupted_alexnet(tmp_path, when):
     import sys
     import time
 
-    from conftest import ROOT
+    from conftest import ROOT, communicate_or_show_stacks
 
     dataset = make_colour_dataset(tmp_path / "ds", per_class=8)
     out, model = tmp_path / "hdf5", tmp_path / "alexnet.keras"
@@ -179,7 +179,8 @@ def interrupted_alexnet(tmp_path, when):
                       "--test-size", 3, "--val-size", 3).returncode == 0
     args = ["--hdf5", out, "--model", model, "--size", 32, "--batch-size", 6, "--fc-units", 64,
             "--patience", 0]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    # PYTHONFAULTHANDLER: for communicate_or_show_stacks.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen([sys.executable, str(ROOT / "train_alexnet.py"), *map(str, args),
                              "--epochs", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
@@ -187,7 +188,7 @@ def interrupted_alexnet(tmp_path, when):
     while not when.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = communicate_or_show_stacks(proc, 60, "train_alexnet.py")
     assert proc.returncode == 130 and "Traceback" not in stderr, stderr
     return args, stderr
 

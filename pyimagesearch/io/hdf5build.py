@@ -35,6 +35,7 @@ from ..datasets.split import stratified_split
 from ..preprocessing import AspectAwarePreprocessor
 from ..utils.atomic import ensure_writable_folder, write_json
 from ..utils.errors import UserError
+from ..utils.interrupts import deferred_interrupts
 from ..utils.parallel import imap_ordered
 from .hdf5datasetwriter import HDF5DatasetWriter
 from .hdf5file import MEAN_FILE
@@ -85,11 +86,12 @@ def resized_images(paths, size, workers=None):
     return imap_ordered(load, paths, workers=workers)
 
 
-def decode_all(path, paths, size, buf_size=128, workers=None):
+def decode_all(path, paths, size, buf_size=128, workers=None, interrupts=None):
     """Pass 1: decode and resize `paths` into the `images` dataset of one
     HDF5 file, in order, leaving out unreadable files. Returns (indices of
     the kept paths, their per-channel pixel sums (n, 3) float64 BGR,
-    skipped [(path, reason)])."""
+    skipped [(path, reason)]). `interrupts` (utils.interrupts) is checked
+    after every image."""
     width, height = size
     kept, sums, skipped = [], [], []
     # The staging file is deleted with its folder, so it need not be atomic.
@@ -98,6 +100,8 @@ def decode_all(path, paths, size, buf_size=128, workers=None):
         results = tqdm(resized_images(paths, size, workers), total=len(paths), unit="img",
                        desc="decoding", leave=False)
         for i, (image_path, image, reason) in enumerate(results):
+            if interrupts is not None:
+                interrupts.check()
             if image is None:
                 skipped.append((image_path, reason))
                 continue
@@ -108,13 +112,14 @@ def decode_all(path, paths, size, buf_size=128, workers=None):
     return np.array(kept, dtype=np.int64), np.array(sums, dtype=np.float64).reshape(-1, 3), skipped
 
 
-def write_splits(source, splits, class_names, staging, attrs, block=256):
+def write_splits(source, splits, class_names, staging, attrs, block=256, interrupts=None):
     """Pass 2: read the staging file once, front to back, `block` rows at a
     time, appending each row to the file of its split (`splits` maps split
     name to (rows, labels)). Rows keep the staging order, the seeded shuffle
     of the listing, so every split is shuffled too. Reading contiguous
     slices matters: h5py's list indexing (`source[[3, 17, ...]]`) selects
-    row by row and made this pass 8x slower than decoding everything."""
+    row by row and made this pass 8x slower than decoding everything.
+    `interrupts` (utils.interrupts) is checked after every block."""
     split_of = np.full(source.shape[0], -1, dtype=np.int64)
     label_of = np.zeros(source.shape[0], dtype=np.int64)
     for k, split in enumerate(SPLITS):
@@ -130,6 +135,8 @@ def write_splits(source, splits, class_names, staging, attrs, block=256):
             writer.store_class_labels(class_names)
             writers.append(writer)
         for start in range(0, source.shape[0], block):
+            if interrupts is not None:
+                interrupts.check()
             images = source[start:start + block]
             where, labels = split_of[start:start + block], label_of[start:start + block]
             for k, writer in enumerate(writers):
@@ -151,7 +158,11 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
     start = time.perf_counter()
     try:
         staged = os.path.join(staging, "all.hdf5")
-        kept, sums, skipped = decode_all(staged, paths, size, workers=workers)
+        # Ctrl-C and `kill` stop the two passes between images or blocks,
+        # never inside h5py or the decoding threads' bookkeeping.
+        with deferred_interrupts() as interrupts:
+            kept, sums, skipped = decode_all(staged, paths, size, workers=workers,
+                                             interrupts=interrupts)
         report_skipped(skipped, len(paths))
         if len(kept) == 0:
             raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
@@ -175,8 +186,8 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
                    "classes_left_out": left_out, "run": run or {}}
         attrs = {"channel_order": CHANNEL_ORDER, "width": width, "height": height,
                  "source": os.path.abspath(dataset)}
-        with h5py.File(staged, "r") as db:
-            write_splits(db["images"], splits, class_names, staging, attrs)
+        with h5py.File(staged, "r") as db, deferred_interrupts() as interrupts:
+            write_splits(db["images"], splits, class_names, staging, attrs, interrupts=interrupts)
         for split in SPLITS:
             counts = np.bincount(np.asarray(splits[split][1]), minlength=len(class_names))
             summary["counts"][split] = {name: int(n) for name, n in zip(class_names, counts)}
