@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ..datasets.folder import warn_left_out
 from ..io.hdf5datasetwriter import HDF5DatasetWriter
 from ..utils.errors import UserError
+from ..utils.interrupts import deferred_interrupts
 from .backbones import file_sha256
 
 DATA_KEY = "features"
@@ -66,8 +67,11 @@ def write_feature_file(output_path, extractor, paths, labels, class_names, attrs
                                                 dtype=h5py.string_dtype(), chunks=True,
                                                 track_times=False)
         start = time.perf_counter()
-        with tqdm(total=len(paths), unit="img", desc="extracting", disable=not progress) as bar:
+        # Ctrl-C and `kill` stop between batches (see utils/interrupts.py).
+        with tqdm(total=len(paths), unit="img", desc="extracting", disable=not progress) as bar, \
+                deferred_interrupts() as interrupts:
             for _, kept, features, bad in extractor.extract(paths):
+                interrupts.check()
                 writer.add(features, [label_of[p] for p in kept])
                 stored_paths[count:count + len(kept)] = kept
                 count += len(kept)
