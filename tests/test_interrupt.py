@@ -6,6 +6,7 @@ the middle of writing an epoch's outputs."""
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,22 +87,23 @@ def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_pa
 
 
 def test_a_killed_run_resumes_with_its_whole_history(tmp_path):
-    # SIGKILL (the out-of-memory killer, a power cut) runs no clean-up at all.
+    # SIGKILL (the out-of-memory killer, a power cut) runs no clean-up at all,
+    # and may land while the backup is being saved.
     dataset = make_colour_dataset(tmp_path / "d", per_class=10, size=(8, 8))
     out = tmp_path / "out"
     args = ["--dataset", dataset, "--size", 8, "--patience", 0, "--batch-size", 4]
     code, _, _ = interrupt_training("train_simple_nn.py", args, out, signal.SIGKILL)
     assert code == -signal.SIGKILL
-    done = json.loads((out / "nn_backup" / "training_metadata.json").read_text())["epoch"]
     with open(out / "nn_history.csv") as f:
-        assert len(list(csv.DictReader(f))) >= done  # written every epoch, not at the end
+        assert len(list(csv.DictReader(f))) >= 1  # written every epoch, not at the end
 
-    resumed = run_script("train_simple_nn.py", *args, "--epochs", done + 2, "--resume",
+    resumed = run_script("train_simple_nn.py", *args, "--epochs", 6, "--resume",
                          "--model", out / "nn.keras")
     assert resumed.returncode == 0, resumed.stderr
+    assert re.search(r"resuming after epoch [1-5]\b", resumed.stdout), resumed.stdout
     with open(out / "nn_history.csv") as f:
-        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(done + 2))
-    assert len(json.loads((out / "nn_history.json").read_text())["loss"]) == done + 2
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(6))
+    assert len(json.loads((out / "nn_history.json").read_text())["loss"]) == 6
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
 
 
