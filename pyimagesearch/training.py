@@ -26,7 +26,7 @@ from .distribute import Distribution
 from .preprocessing import RESIZERS
 from .preprocessing.modelinput import to_model_input
 from .resume import ResumeState
-from .utils.atomic import atomic_path, ensure_writable_folder, write_json
+from .utils.atomic import atomic_path, ensure_writable_folder, remove_leftover_temporaries, write_json
 from .utils.errors import UserError
 from .utils.modelinfo import run_stamp, save_model_info
 from .utils.reports import evaluate_predictions, save_confusion_matrix
@@ -245,6 +245,13 @@ class OutputPaths:
         for path in (self.model, self.labels, self.plot):
             ensure_writable_folder(os.path.dirname(os.path.abspath(path)), "--model/--label-bin/--plot")
 
+    def remove_leftovers(self):
+        """Delete the temporary files of these outputs that a killed run left."""
+        for path in (self.model, self.sidecar, self.labels, self.plot, self.history_csv,
+                     self.history_json, self.confusion):
+            for leftover in remove_leftover_temporaries(path):
+                print(f"[NOTE] removed {leftover}, left by a run that was killed")
+
 
 @contextlib.contextmanager
 def start_run(model, optimizer, outputs, dist, seed, resume, run_args,
@@ -258,6 +265,7 @@ def start_run(model, optimizer, outputs, dist, seed, resume, run_args,
     removes its `<model>_backup/`: there is nothing to resume."""
     if dist.chief:
         outputs.check_writable()
+        outputs.remove_leftovers()
     keras.utils.set_random_seed(seed)
     with dist.scope():
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])

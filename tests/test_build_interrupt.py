@@ -99,3 +99,17 @@ def test_an_ignored_signal_stays_ignored(tmp_path):
             interrupts.check()  # nothing was recorded
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_staging_folder_left_by_a_killed_build_is_removed(tmp_path):
+    out = tmp_path / "hdf5"
+    leftover = out / ".build-tmp-999999999"
+    leftover.mkdir(parents=True)
+    (leftover / "all.hdf5").write_bytes(b"cut off")
+    small = make_colour_dataset(tmp_path / "small", per_class=6, size=(16, 16))
+    built = run_script("build_hdf5.py", "--dataset", small, "--output", out, "--size", 16,
+                       "--test-size", 3, "--val-size", 3)
+    assert built.returncode == 0, built.stderr
+    assert f"removing {leftover}, left by a build that was killed" in built.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["mean.json", "summary.json", "test.hdf5",
+                                                     "train.hdf5", "val.hdf5"]

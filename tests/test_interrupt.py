@@ -97,6 +97,8 @@ def test_a_killed_run_resumes_with_its_whole_history(tmp_path):
     with open(out / "nn_history.csv") as f:
         assert len(list(csv.DictReader(f))) >= 1  # written every epoch, not at the end
 
+    # The kill may also cut off an atomic write; plant such a leftover for sure.
+    (out / ".nn_plot.tmp-999999999.png").write_bytes(b"cut off")
     resumed = run_script("train_simple_nn.py", *args, "--epochs", 6, "--resume",
                          "--model", out / "nn.keras")
     assert resumed.returncode == 0, resumed.stderr
@@ -105,6 +107,7 @@ def test_a_killed_run_resumes_with_its_whole_history(tmp_path):
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(6))
     assert len(json.loads((out / "nn_history.json").read_text())["loss"]) == 6
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+    assert ".nn_plot.tmp-999999999.png, left by a run that was killed" in resumed.stdout
 
 
 class EpochEndWriter(keras.callbacks.Callback):

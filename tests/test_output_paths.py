@@ -56,3 +56,23 @@ def test_train_model_says_what_it_replaced(tmp_path):
     again = run_script("train_model.py", *args)
     assert again.returncode == 0, again.stderr
     assert f"[NOTE] replaced the previous {model}, {tmp_path / 'm.json'}" in again.stderr
+
+
+def test_temporaries_left_by_a_killed_run_are_removed(tmp_path):
+    import os
+
+    from pyimagesearch.utils.atomic import atomic_path, remove_leftover_temporaries
+
+    model = tmp_path / "m.keras"
+    with atomic_path(model) as tmp:  # the name atomic_path really gives its temporary file
+        ours = os.path.basename(tmp)
+        (tmp_path / ours).write_bytes(b"being written")
+        dead = tmp_path / ours.replace(f"-{os.getpid()}.", "-999999999.")
+        dead.write_bytes(b"cut off")
+        others = [tmp_path / name for name in
+                  (".m_labels.tmp-1.json", ".m.tmp-1.json", ".mx.tmp-1.keras", ".m.tmp-x.keras")]
+        for other in others:
+            other.write_bytes(b"not ours")
+        assert remove_leftover_temporaries(model) == [str(dead)]
+        assert (tmp_path / ours).exists()  # this process's own is left alone
+    assert all(other.exists() for other in others)

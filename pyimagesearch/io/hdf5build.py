@@ -153,6 +153,7 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
 
     The same paths, seed and size give byte-identical HDF5 files."""
     width, height = size
+    remove_leftover_staging(output)
     staging = os.path.join(output, f"{STAGING_PREFIX}{os.getpid()}")
     os.makedirs(staging, exist_ok=True)
     start = time.perf_counter()
@@ -203,6 +204,21 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+def remove_leftover_staging(output):
+    """Delete staging folders that builds killed outright (SIGKILL, a power
+    cut: no clean-up ran) left in `output`; each can be as big as the
+    dataset. Two builds into one folder at once are not supported anyway."""
+    try:
+        names = os.listdir(output)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(STAGING_PREFIX) and name[len(STAGING_PREFIX):].isdigit() \
+                and int(name[len(STAGING_PREFIX):]) != os.getpid():
+            print(f"[NOTE] removing {os.path.join(output, name)}, left by a build that was killed")
+            shutil.rmtree(os.path.join(output, name), ignore_errors=True)
 
 
 def move_into_place(staging, finals):

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import sys
 from contextlib import contextmanager
 
@@ -26,6 +27,26 @@ def atomic_path(path):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def remove_leftover_temporaries(path):
+    """Delete the temporary files atomic_path made for `path` in another
+    process that never finished (killed with SIGKILL, a power cut: no
+    clean-up ran). Call it before writing `path`; returns what was removed."""
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    stem, ext = os.path.splitext(name)
+    pattern = re.compile(rf"\.{re.escape(stem)}\.tmp-(\d+){re.escape(ext)}")
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for other in names:
+        match = pattern.fullmatch(other)
+        if match and int(match.group(1)) != os.getpid():
+            os.remove(os.path.join(directory, other))
+            removed.append(os.path.join(directory, other))
+    return removed
 
 
 def write_json(path, obj):
