@@ -1,13 +1,13 @@
+import contextlib
 import json
 import os
 import re
 import sys
-from contextlib import contextmanager
 
 from .errors import UserError
 
 
-@contextmanager
+@contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; on success rename it onto `path`.
 
@@ -44,8 +44,9 @@ def remove_leftover_temporaries(path):
     for other in names:
         match = pattern.fullmatch(other)
         if match and int(match.group(1)) != os.getpid():
-            os.remove(os.path.join(directory, other))
-            removed.append(os.path.join(directory, other))
+            with contextlib.suppress(OSError):  # not removable: harmless, leave it
+                os.remove(os.path.join(directory, other))
+                removed.append(os.path.join(directory, other))
     return removed
 
 
