@@ -58,11 +58,7 @@ class ResumeState:
 
     @property
     def epoch(self):
-        try:
-            with open(os.path.join(self.folder, METADATA_FILE), encoding="utf-8") as f:
-                return int(json.load(f)["epoch"])
-        except (OSError, ValueError, KeyError):
-            return 0
+        return _saved_epoch(os.path.join(self.folder, METADATA_FILE)) or 0
 
     def prepare(self, resume, chief=True, arguments=None):
         """Return the epoch to continue from (0 for a fresh run). Only the
@@ -128,12 +124,25 @@ class ResumeState:
               f"from the copy saved after epoch {self.epoch}")
 
 
+def _saved_epoch(metadata):
+    """The epoch BackupAndRestore recorded in `metadata`, or None when the
+    file is missing or cannot be read (Keras restores only an int)."""
+    try:
+        with open(metadata, encoding="utf-8") as f:
+            epoch = json.load(f)["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return epoch if isinstance(epoch, int) else None
+
+
 def _readable(weights, metadata):
     """Whether a saved state, weights (HDF5) and epoch (JSON), can be read."""
+    if _saved_epoch(metadata) is None:
+        return False
     try:
-        with h5py.File(weights, "r"), open(metadata, encoding="utf-8") as f:
-            return isinstance(json.load(f)["epoch"], int)
-    except (OSError, ValueError, KeyError, TypeError):
+        with h5py.File(weights, "r"):
+            return True
+    except OSError:
         return False
 
 

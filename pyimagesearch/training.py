@@ -232,14 +232,18 @@ class OutputPaths:
         return OutputPaths(*(os.path.join(folder, os.path.basename(p))
                              for p in (self.model, self.labels, self.plot)))
 
+    def files(self):
+        """Every output of a run, as (what it is, path)."""
+        return [("model", self.model), ("sidecar", self.sidecar), ("labels", self.labels),
+                ("plot", self.plot), ("history CSV", self.history_csv),
+                ("history JSON", self.history_json), ("confusion matrix", self.confusion)]
+
     def print_written(self, confusion=True):
         """List every output of the run (the confusion matrix only if made)."""
         print("[INFO] wrote:")
-        rows = [("model", self.model), ("sidecar", self.sidecar), ("labels", self.labels),
-                ("plot", self.plot), ("history CSV", self.history_csv),
-                ("history JSON", self.history_json)]
-        for label, path in rows + ([("confusion matrix", self.confusion)] if confusion else []):
-            print(f"  {label:17s}{path}")
+        for label, path in self.files():
+            if confusion or path != self.confusion:
+                print(f"  {label:17s}{path}")
 
     def check_writable(self):
         for path in (self.model, self.labels, self.plot):
@@ -247,8 +251,7 @@ class OutputPaths:
 
     def remove_leftovers(self):
         """Delete the temporary files of these outputs that a killed run left."""
-        for path in (self.model, self.sidecar, self.labels, self.plot, self.history_csv,
-                     self.history_json, self.confusion):
+        for _, path in self.files():
             for leftover in remove_leftover_temporaries(path):
                 print(f"[NOTE] removed {leftover}, left by a run that was killed")
 

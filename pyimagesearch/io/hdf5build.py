@@ -33,7 +33,7 @@ from ..datasets import CHANNEL_ORDER, UnreadableImage, read_image
 from ..datasets.folder import encode_labels, report_skipped, warn_left_out
 from ..datasets.split import stratified_split
 from ..preprocessing import AspectAwarePreprocessor
-from ..utils.atomic import ensure_writable_folder, write_json
+from ..utils.atomic import ensure_writable_folder, left_by_other_processes, write_json
 from ..utils.errors import UserError
 from ..utils.interrupts import deferred_interrupts
 from ..utils.parallel import imap_ordered
@@ -207,18 +207,12 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
 
 
 def remove_leftover_staging(output):
-    """Delete staging folders that builds killed outright (SIGKILL, a power
-    cut: no clean-up ran) left in `output`; each can be as big as the
-    dataset. Two builds into one folder at once are not supported anyway."""
-    try:
-        names = os.listdir(output)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith(STAGING_PREFIX) and name[len(STAGING_PREFIX):].isdigit() \
-                and int(name[len(STAGING_PREFIX):]) != os.getpid():
-            print(f"[NOTE] removing {os.path.join(output, name)}, left by a build that was killed")
-            shutil.rmtree(os.path.join(output, name), ignore_errors=True)
+    """Delete staging folders that builds killed outright left in `output`;
+    each can be as big as the dataset. Two builds into one folder at once
+    are not supported anyway."""
+    for leftover in left_by_other_processes(output, STAGING_PREFIX):
+        print(f"[NOTE] removing {leftover}, left by a build that was killed")
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def move_into_place(staging, finals):

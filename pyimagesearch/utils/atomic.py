@@ -17,10 +17,9 @@ def atomic_path(path):
     the format from it.
     """
     path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
+    directory, prefix, ext = _temporary_name(path)
     os.makedirs(directory, exist_ok=True)
-    stem, ext = os.path.splitext(name)
-    tmp = os.path.join(directory, f".{stem}.tmp-{os.getpid()}{ext}")
+    tmp = os.path.join(directory, f"{prefix}{os.getpid()}{ext}")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -29,24 +28,36 @@ def atomic_path(path):
             os.remove(tmp)
 
 
-def remove_leftover_temporaries(path):
-    """Delete the temporary files atomic_path made for `path` in another
-    process that never finished (killed with SIGKILL, a power cut: no
-    clean-up ran). Call it before writing `path`; returns what was removed."""
+def _temporary_name(path):
+    """(folder, prefix, extension) of atomic_path's temporary files for
+    `path`: `.{stem}.tmp-{pid}{ext}` beside it."""
     directory, name = os.path.split(os.path.abspath(os.fspath(path)))
     stem, ext = os.path.splitext(name)
-    pattern = re.compile(rf"\.{re.escape(stem)}\.tmp-(\d+){re.escape(ext)}")
-    removed = []
+    return directory, f".{stem}.tmp-", ext
+
+
+def left_by_other_processes(directory, prefix, suffix=""):
+    """The paths in `directory` named `{prefix}{pid}{suffix}` for a pid other
+    than this process's: what another run wrote under its own pid and, if it
+    was killed outright (SIGKILL, a power cut: no clean-up ran), left."""
+    pattern = re.compile(rf"{re.escape(prefix)}(\d+){re.escape(suffix)}")
     try:
         names = os.listdir(directory)
     except OSError:
-        return removed
-    for other in names:
-        match = pattern.fullmatch(other)
-        if match and int(match.group(1)) != os.getpid():
-            with contextlib.suppress(OSError):  # not removable: harmless, leave it
-                os.remove(os.path.join(directory, other))
-                removed.append(os.path.join(directory, other))
+        return []
+    return [os.path.join(directory, name) for name in names
+            if (match := pattern.fullmatch(name)) and int(match.group(1)) != os.getpid()]
+
+
+def remove_leftover_temporaries(path):
+    """Delete the temporary files atomic_path made for `path` in another
+    process that never finished. Call it before writing `path`; returns what
+    was removed."""
+    removed = []
+    for leftover in left_by_other_processes(*_temporary_name(path)):
+        with contextlib.suppress(OSError):  # not removable: harmless, leave it
+            os.remove(leftover)
+            removed.append(leftover)
     return removed
 
 
