@@ -51,10 +51,10 @@ def main(argv=None):
     with open_hdf5(db_path) as db:
         file_classes = read_label_names(db)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
-    from pyimagesearch.cropaccuracy import compare_views, predict_views
+    from pyimagesearch.evaluation.cropaccuracy import compare_views, predict_views
+    from pyimagesearch.evaluation.reports import evaluate_predictions
     from pyimagesearch.inference import load_classifier
     from pyimagesearch.utils.ranked import rank5_accuracy
-    from pyimagesearch.utils.reports import evaluate_predictions
 
     model, class_names, spec = load_classifier(args.model)
     if not args.output:

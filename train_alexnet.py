@@ -67,17 +67,20 @@ def main(argv=None):
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch import distribute, training
-    from pyimagesearch.hdf5training import fit_from_hdf5, hdf5_sequence
     from pyimagesearch.nn.conv import AlexNet
-    from pyimagesearch.optimizers import make_optimizer
     from pyimagesearch.preprocessing import MeanPreprocessor, PatchPreprocessor, SimplePreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
+    from pyimagesearch.training import distribute
+    from pyimagesearch.training.config import RunConfig
+    from pyimagesearch.training.data import input_spec_for
+    from pyimagesearch.training.hdf5 import fit_from_hdf5, hdf5_sequence
+    from pyimagesearch.training.optimizers import make_optimizer
+    from pyimagesearch.training.outputs import OutputPaths
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
-    outputs = training.OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
     mean = MeanPreprocessor(means["R"], means["G"], means["B"])
     patch = PatchPreprocessor(args.size, args.size, seed=args.seed)
     aug = image_augmentation(rotation=20, zoom=0.15, shift=0.2, shear=0.15, flip=args.flip,
@@ -102,12 +105,11 @@ def main(argv=None):
         optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
                                    len(train), args.warmup, args.momentum, args.weight_decay)
     # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
-    spec = training.input_spec_for(args.size, args.size, resize="simple",
+    spec = input_spec_for(args.size, args.size, resize="simple",
                                    mean=[means["B"], means["G"], means["R"]])
     spec.update(scale=1.0, crop=args.size)
-    fit_from_hdf5(model, train, val, optimizer, outputs, spec, train.class_names, epochs=args.epochs,
-                  patience=args.patience, resume=args.resume, architecture="alexnet",
-                  run_args=vars(args), seed=args.seed, dist=dist, batch_size=batch_size,
+    fit_from_hdf5(model, train, val, optimizer, outputs, spec, train.class_names,
+                  RunConfig.from_args(args, "alexnet", batch_size=batch_size), dist=dist,
                   workers=args.workers)
     train.close()
     val.close()

@@ -54,9 +54,9 @@ def main(argv=None):
     import sklearn
     import skops
 
+    from pyimagesearch.evaluation.reports import evaluate_predictions
     from pyimagesearch.transfer.classifier import save_classifier, split_rows, tune_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file, spec_from_attrs
-    from pyimagesearch.utils.reports import evaluate_predictions
 
     features, labels, class_names, paths, attrs = read_feature_file(args.db)
     i = split_rows(len(features), args.train_fraction)

@@ -76,30 +76,28 @@ def main(argv=None):
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch import distribute, training
     from pyimagesearch.nn.conv import SmallVGGNet
-    from pyimagesearch.optimizers import make_optimizer  # imports Keras
     from pyimagesearch.preprocessing.augmentation import image_augmentation
+    from pyimagesearch.training import distribute, run
+    from pyimagesearch.training.config import RunConfig
+    from pyimagesearch.training.data import input_spec_for
+    from pyimagesearch.training.optimizers import make_optimizer
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
-    outputs, split = training.load_from_args(args, paths, labels, chief=dist.chief)
+    outputs, split = run.load_from_args(args, paths, labels, chief=dist.chief)
     with dist.scope():
         model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
                                   classes=len(split.class_names))
         steps_per_epoch = math.ceil(len(split.x_train) / dist.global_batch(args.batch_size))
         optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
                                    steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
-    run = training.fit_and_evaluate(
-        model, split, optimizer,
-        input_spec=training.input_spec_for(args.size, args.size, resize=args.resize),
-        outputs=outputs, epochs=args.epochs, batch_size=args.batch_size, patience=args.patience,
-        augmentation=image_augmentation(flip=args.flip, seed=args.seed), seed=args.seed,
-        architecture="smallvggnet", run_args=vars(args), mirror_average=args.mirror_test,
-        dist=dist, resume=args.resume, label_smoothing=args.label_smoothing,
-        mixup=args.mixup, cutmix=args.cutmix)
-    return 130 if run["interrupted"] else 0
+    result = run.fit_and_evaluate(
+        model, split, optimizer, input_spec_for(args.size, args.size, resize=args.resize), outputs,
+        RunConfig.from_args(args, "smallvggnet"),
+        augmentation=image_augmentation(flip=args.flip, seed=args.seed), dist=dist)
+    return 130 if result["interrupted"] else 0
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def bench_build(dataset, size, repeats, scratch):
 def bench_crops(hdf5_dir, n_images, crop, batch_images, repeats):
     import keras
 
-    from pyimagesearch.cropaccuracy import ten_crop_batch
+    from pyimagesearch.evaluation.cropaccuracy import ten_crop_batch
     from pyimagesearch.nn.conv import AlexNet
 
     with h5py.File(os.path.join(hdf5_dir, "test.hdf5")) as db:

@@ -53,12 +53,12 @@ def main():
     import numpy as np
 
     from pyimagesearch.datasets.folder import encode_labels, find_dataset
+    from pyimagesearch.evaluation.reports import evaluate_predictions
     from pyimagesearch.transfer.backbones import build_backbone
     from pyimagesearch.transfer.classifier import split_rows, tune_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file, write_feature_file
     from pyimagesearch.transfer.features import FeatureExtractor
     from pyimagesearch.utils.atomic import atomic_path
-    from pyimagesearch.utils.reports import evaluate_predictions
 
     machine = f"{platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
     command = (f"python benchmarks/bench_transfer.py --dataset {args.dataset} --backbone {args.backbone} "

@@ -22,15 +22,15 @@ import scipy.stats
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from pyimagesearch.cropaccuracy import compare_views
 from pyimagesearch.datasets.folder import find_dataset
+from pyimagesearch.evaluation.cropaccuracy import compare_views
 
 
 def test_probabilities(model_path, dataset, splits):
     """The model's test-set probabilities and labels, on the split its run used."""
     import keras
 
-    from pyimagesearch import training
+    from pyimagesearch.training import data as training
 
     with open(os.path.splitext(model_path)[0] + ".json") as f:
         sidecar = json.load(f)

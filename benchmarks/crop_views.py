@@ -32,7 +32,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
 
-    from pyimagesearch.cropaccuracy import predict_views
+    from pyimagesearch.evaluation.cropaccuracy import predict_views
     from pyimagesearch.inference import load_classifier
 
     model, _, spec = load_classifier(args.model)

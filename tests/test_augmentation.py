@@ -27,7 +27,7 @@ def test_model_input_scales_subtracts_mean_and_flattens():
 
 
 def test_training_pipeline_keeps_pixels_and_one_hot_rows_match_the_labels():
-    from pyimagesearch.training import input_spec_for, make_dataset
+    from pyimagesearch.training.data import input_spec_for, make_dataset
 
     images = np.arange(5 * 2 * 2 * 3, dtype=np.uint8).reshape(5, 2, 2, 3)
     labels = np.array([0, 2, 1, 2, 0])
@@ -41,7 +41,7 @@ def test_training_pipeline_keeps_pixels_and_one_hot_rows_match_the_labels():
 
 
 def test_mixup_blends_each_image_and_its_label_by_the_same_weight():
-    from pyimagesearch.training import input_spec_for, make_dataset
+    from pyimagesearch.training.data import input_spec_for, make_dataset
 
     # Class 0 is black and class 1 white, so a blended pixel's value is the
     # weight of class 1 in the blended label.
@@ -56,7 +56,7 @@ def test_mixup_blends_each_image_and_its_label_by_the_same_weight():
 
 
 def test_cutmix_pastes_one_rectangle_of_another_image_weighted_by_its_area():
-    from pyimagesearch.training import input_spec_for, make_dataset
+    from pyimagesearch.training.data import input_spec_for, make_dataset
 
     # Class 0 is black and class 1 white: the white area of each image is the
     # weight of class 1 in its label.

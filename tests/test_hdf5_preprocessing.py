@@ -60,7 +60,7 @@ def one_hot(classes, n=3):
 
 
 def test_compare_views_counts_fixed_and_broken_images_with_an_interval():
-    from pyimagesearch.cropaccuracy import compare_views
+    from pyimagesearch.evaluation.cropaccuracy import compare_views
 
     labels = np.array([0, 1, 2, 0, 1, 2])
     single = one_hot([0, 0, 0, 0, 1, 2])  # images 1 and 2 wrong
@@ -99,7 +99,7 @@ def test_predict_views_returns_each_crop_or_their_average(tmp_path):
     import cv2
     import keras
 
-    from pyimagesearch.cropaccuracy import predict_views
+    from pyimagesearch.evaluation.cropaccuracy import predict_views
     from pyimagesearch.io import HDF5DatasetWriter
 
     rng = np.random.default_rng(0)

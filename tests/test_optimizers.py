@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from pyimagesearch.optimizers import learning_rate_schedule, make_optimizer
+from pyimagesearch.training.optimizers import learning_rate_schedule, make_optimizer
 
 
 def rates(schedule, steps):

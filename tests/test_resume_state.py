@@ -7,7 +7,7 @@ import keras
 import pytest
 from conftest import read_colour_dataset
 
-from pyimagesearch.resume import ResumeState
+from pyimagesearch.training.resume import ResumeState
 from pyimagesearch.utils.errors import UserError
 
 FLAGS = {"dataset": "animals", "size": 64, "epochs": 75, "patience": 15, "batch_size": 32,

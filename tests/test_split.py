@@ -5,7 +5,7 @@ from pyimagesearch.datasets import list_images
 
 
 def test_split_is_reproducible_disjoint_and_complete(tmp_path):
-    from pyimagesearch import training
+    from pyimagesearch.training import data as training
 
     root = make_colour_dataset(tmp_path / "d", per_class=10, size=(12, 12))
     paths, labels = list_images(root, seed=7)

@@ -4,7 +4,7 @@ name everywhere (--dataset, --model, --seed, ...)."""
 import argparse
 
 from ..datasets.split import split_size
-from ..optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 from .errors import UserError
 
 
@@ -124,7 +124,7 @@ def check_distribute_arguments(args):
     if args.cpu_devices is not None:
         check_positive(args, "cpu-devices")
     if args.distribute == "multiworker":
-        from ..distribute import read_tf_config
+        from ..training.distribute import read_tf_config
         read_tf_config()
 
 

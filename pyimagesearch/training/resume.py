@@ -14,8 +14,8 @@ import shutil
 import h5py
 import keras
 
-from .utils.atomic import write_json
-from .utils.errors import UserError
+from ..utils.atomic import write_json
+from ..utils.errors import UserError
 
 # Flags a resumed run may change; any other difference would restore the
 # saved weights into a different model or continue on different data.

@@ -7,9 +7,9 @@ import numpy as np
 import scipy.stats
 from tqdm import tqdm
 
-from .io import HDF5DatasetGenerator
-from .preprocessing import CropPreprocessor, SimplePreprocessor
-from .preprocessing.modelinput import to_model_input
+from ..io import HDF5DatasetGenerator
+from ..preprocessing import CropPreprocessor, SimplePreprocessor
+from ..preprocessing.modelinput import to_model_input
 
 
 def prepare(images, preprocessor, spec):

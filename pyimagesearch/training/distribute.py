@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from .utils.errors import UserError
+from ..utils.errors import UserError
 
 CHOICES = ("auto", "none", "mirrored", "multiworker")
 TF_CONFIG_HELP = ("see the README section 'Training on several GPUs or machines' for a two-machine "

@@ -9,16 +9,16 @@ import time
 import keras
 import tensorflow as tf
 
-from .callbacks import TrainingMonitor
-from .callbacks.bestmodel import BestModelCheckpoint
-from .callbacks.interrupt import interrupt_between_batches
+from ..callbacks import TrainingMonitor
+from ..callbacks.bestmodel import BestModelCheckpoint
+from ..callbacks.interrupt import interrupt_between_batches
+from ..io.hdf5sequence import HDF5Sequence
+from ..utils.atomic import atomic_path, write_json
+from ..utils.errors import UserError
+from ..utils.modelinfo import run_stamp, save_model_info
 from .distribute import Distribution
-from .io.hdf5sequence import HDF5Sequence
 from .resume import best_so_far
-from .training import start_run
-from .utils.atomic import atomic_path, write_json
-from .utils.errors import UserError
-from .utils.modelinfo import run_stamp, save_model_info
+from .run import start_run
 
 
 class RowLog(keras.callbacks.Callback):
@@ -107,23 +107,24 @@ def hdf5_sequence(dist: Distribution, path, batch_size, **kwargs):
 
 
 def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outputs, input_spec,
-                  class_names, epochs=75, patience=10, resume=False, architecture=None,
-                  run_args=None, seed=42, dist=None, batch_size=None, workers=2):
+                  class_names, config, dist=None, workers=2):
     """Compile and train with the callbacks of a long run; write the best
     model, sidecar, labels, plot and history. Returns the sidecar's run dict.
 
-    `dist` (a Distribution; default: one device) is the strategy the model
-    and optimizer were built under; `batch_size` is per replica. Only the
-    chief writes to `outputs`; other workers write into a temporary folder."""
+    `config` (a RunConfig) holds the run's options; its `batch_size` is per
+    replica. `dist` (a Distribution; default: one device) is the strategy
+    the model and optimizer were built under. Only the chief writes to
+    `outputs`; other workers write into a temporary folder."""
     dist = dist or Distribution.one_device()
-    batch_size = batch_size or train.source.batch_size
-    with start_run(model, optimizer, outputs, dist, seed, resume, run_args) as (
-            state, start_epoch, written):
-        name = architecture or model.name
+    batch_size = config.batch_size or train.source.batch_size
+    epochs = config.epochs
+    with start_run(model, optimizer, outputs, dist, config) as session:
+        state, start_epoch, written = session.state, session.start_epoch, session.written
+        name = config.architecture or model.name
         distribution = dist.describe(batch_size)
 
         def run_info(extra):
-            return {"architecture": name, "arguments": run_args or {}, "seed": seed,
+            return {"architecture": name, "arguments": config.arguments, "seed": config.seed,
                     "train_images": train.num_images * dist.workers,
                     "val_images": val.num_images * dist.workers, "distribution": distribution,
                     **run_stamp(tensorflow=tf.__version__, keras=keras.__version__), **extra}
@@ -143,8 +144,8 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
                                   title=f"{name}: loss and accuracy", csv_path=written.history_csv)
         callbacks = [monitor, checkpoint]
         early = None
-        if patience and patience > 0:
-            early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+        if config.patience and config.patience > 0:
+            early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                                   restore_best_weights=True, verbose=1)
             callbacks.append(early)
         train_data, val_data = train, val

@@ -1,7 +1,7 @@
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, classification_report
 
-from .atomic import atomic_path
+from ..utils.atomic import atomic_path
 
 
 def evaluate_predictions(y_true, y_pred, class_names):

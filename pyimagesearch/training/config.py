@@ -1,0 +1,46 @@
+"""How one training run goes, as one object built from the parsed flags.
+
+Every trainer passes a RunConfig down to the engine instead of threading
+each option through every function on the way: a new option is one field
+here (with the default that leaves today's runs unchanged) and one flag in
+the script, and `from_args` picks it up by name.
+
+    config = RunConfig.from_args(args, architecture="smallvggnet")
+    training.fit_and_evaluate(model, split, optimizer, input_spec, outputs, config)
+"""
+
+from dataclasses import dataclass, field, fields
+
+
+@dataclass
+class RunConfig:
+    architecture: str = None
+    epochs: int = 75
+    batch_size: int = 32  # per replica
+    patience: int = 10  # EarlyStopping; 0 turns it off
+    seed: int = 42
+    resume: bool = False  # continue from <model>_backup/
+    # Average each test image's prediction with its mirror image's.
+    mirror_test: bool = False
+    # Targets of 1 - s for the true class and s / classes for every class.
+    label_smoothing: float = 0.0
+    mixup: float = 0.0  # MixUp's alpha, 0 for off
+    cutmix: float = 0.0  # CutMix's alpha, 0 for off
+    # The script's arguments, recorded in the sidecar as they were given.
+    arguments: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args, architecture, **overrides):
+        """The run's options from a script's parsed flags: every field whose
+        name is a flag (`--batch-size` is `batch_size`) takes its value;
+        `overrides` win over both."""
+        given = vars(args)
+        values = {f.name: given[f.name] for f in fields(cls) if f.name in given}
+        values.update(architecture=architecture, arguments=dict(given), **overrides)
+        return cls(**values)
+
+    @property
+    def one_hot(self):
+        """Keras' sparse cross-entropy has no label smoothing, and mixed
+        labels are not class numbers: all three train on one-hot rows."""
+        return bool(self.label_smoothing or self.mixup or self.cutmix)

@@ -1,0 +1,153 @@
+"""The in-memory data of a folder trainer: the dataset loaded as uint8 and
+split into train/val/test, and the tf.data pipelines that turn batches of
+it into model input (augmented, mixed) on the way to the model."""
+
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+from ..datasets import CHANNEL_ORDER, SimpleDatasetLoader
+from ..datasets.folder import check_classes, encode_labels, report_skipped, warn_left_out
+from ..datasets.split import split_size
+from ..preprocessing import RESIZERS
+from ..preprocessing.modelinput import to_model_input
+from ..utils.errors import UserError
+
+
+@dataclass
+class Split:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list
+    train_paths: list
+    val_paths: list
+    test_paths: list
+
+
+def load_split(dataset, paths, listed_labels, width, height, resize="simple",
+               label_from="folder", seed=42, test_size=0.25, val_size=0.1, workers=None):
+    """Load the images `find_dataset(dataset)` listed, as uint8, and split
+    them into train/val/test.
+
+    The test split reproduces the tutorial exactly: paths sorted, shuffled
+    with `seed`, then `train_test_split(test_size, random_state=seed)` without
+    stratification (it depends only on the number of images). Validation
+    images, used for EarlyStopping, come out of the training part only, so
+    the test split never influences training.
+    """
+    test_size = split_size(test_size, "test-size")
+    val_size = split_size(val_size, "val-size")
+    loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], label_from=label_from,
+                                 workers=workers)
+    start = time.perf_counter()
+    data, labels = loader.load(paths, verbose=1, labels=listed_labels)
+    seconds = time.perf_counter() - start
+    report_skipped(loader.skipped, len(paths))
+    warn_left_out(listed_labels, labels)
+    if len(data) == 0:
+        raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
+    class_names = check_classes(dataset, labels, label_from)
+    print(f"[INFO] loaded {len(data)} images of {len(class_names)} classes in {seconds:.1f}s "
+          f"({len(data) / seconds:.0f} images/s); data {data.shape} {data.dtype}, "
+          f"{data.nbytes / 2**20:.1f} MiB")
+    y, class_names = encode_labels(labels, class_names)
+    index = np.arange(len(data))
+    try:
+        train_idx, test_idx = train_test_split(index, test_size=test_size, random_state=seed)
+        val_idx = np.array([], dtype=int)
+        if val_size:
+            try:
+                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
+                                                      random_state=seed, stratify=y[train_idx])
+            except ValueError:
+                # Too few images for one of each class in validation: a
+                # plain random split still gives EarlyStopping a signal.
+                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
+                                                      random_state=seed)
+    except ValueError as exc:
+        raise UserError(f"cannot split {len(data)} images with --test-size {test_size} and "
+                        f"--val-size {val_size}: {exc}") from None
+    kept_paths = loader.paths
+    return Split(data[train_idx], y[train_idx], data[val_idx], y[val_idx], data[test_idx],
+                 y[test_idx], class_names, *([kept_paths[i] for i in idx]
+                                             for idx in (train_idx, val_idx, test_idx)))
+
+def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
+                 augmentation=None, one_hot=None, mixup=0.0, cutmix=0.0):
+    """A tf.data pipeline over uint8 arrays: shuffle, batch, then (in
+    parallel, off the training thread) augment and convert each batch to
+    float32 model input, prefetching the next batch while one trains.
+    `one_hot` (the number of classes) turns the integer labels into one-hot
+    rows, which label smoothing, `mixup` and `cutmix` need. `mixup` (alpha)
+    blends each image and its label with another of the batch (Zhang et al.
+    2018); `cutmix` (alpha, at most 1) pastes a rectangle of another image
+    instead, its label weighted by the rectangle's area (Yun et al. 2019).
+    Either way the weight is drawn from Beta(alpha, alpha)."""
+    if mixup and cutmix:
+        raise ValueError("choose mixup or cutmix, not both")
+    mix = None
+    if mixup:
+        mix = keras.layers.MixUp(alpha=mixup, seed=seed)
+    elif cutmix:
+        # CutMix draws its alpha from U(factor); a range of one value makes
+        # it Beta(cutmix, cutmix), the paper's (and MixUp's) meaning.
+        mix = keras.layers.CutMix(factor=(cutmix, cutmix), seed=seed)
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    # Its `if`s test Python values, not tensors, so AutoGraph has nothing to
+    # convert; converted, it also leaves a generated file in the temp folder
+    # whenever the process exits without running atexit (an interrupted run).
+    @tf.autograph.experimental.do_not_convert
+    def prepare(x, y):
+        x = tf.cast(x, tf.float32)
+        if augmentation is not None:
+            x = augmentation(x, training=True)
+        x = to_model_input(x, scale=input_spec["scale"], flatten=input_spec["flatten"],
+                           mean=input_spec.get("mean"))
+        if one_hot:
+            y = tf.one_hot(y, one_hot)
+        if mix is not None:
+            mixed = mix({"images": x, "labels": y}, training=True)
+            x, y = mixed["images"], mixed["labels"]
+        return x, y
+
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # In-memory arrays have no files to share out: under MultiWorkerMirroredStrategy
+    # every worker runs this same (same-seed) pipeline and keeps its own share of
+    # each global batch. Ignored on a single worker.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
+def predict_local(model, ds):
+    """Class probabilities for every batch of `ds`, in order, computed in this
+    process alone: no cross-worker collective ops, so any worker can call it."""
+    return np.concatenate([np.asarray(model(x, training=False)) for x, _ in ds])
+
+
+def predict_test(model, images, labels, input_spec, batch_size, mirror_average=False):
+    """Class probabilities for `images`; with `mirror_average`, each image's
+    averaged with its mirror image's: the model was trained on both, so two
+    views cut the variance for free."""
+    probs = predict_local(model, make_dataset(images, labels, batch_size, input_spec))
+    if mirror_average:
+        mirrored = make_dataset(images[:, :, ::-1], labels, batch_size, input_spec)
+        probs = (probs + predict_local(model, mirrored)) / 2
+    return probs
+
+
+def input_spec_for(width, height, depth=3, flatten=False, resize="simple", mean=None):
+    return {"width": width, "height": height, "depth": depth, "flatten": flatten,
+            "resize": resize, "channel_order": CHANNEL_ORDER, "scale": 1 / 255.0, "mean": mean}

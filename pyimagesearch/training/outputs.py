@@ -1,0 +1,82 @@
+"""Where a training run writes its outputs, all named after the model file
+(TensorFlow-free, so predict.py and other light scripts can use it too)."""
+
+import os
+from dataclasses import dataclass
+
+from ..utils.atomic import ensure_writable_folder, remove_leftover_temporaries
+
+
+@dataclass
+class OutputPaths:
+    model: str
+    labels: str
+    plot: str
+
+    @property
+    def stem(self):
+        return os.path.splitext(self.model)[0]
+
+    @property
+    def sidecar(self):
+        return self.stem + ".json"
+
+    @property
+    def history_csv(self):
+        return self.stem + "_history.csv"
+
+    @property
+    def history_json(self):
+        return self.stem + "_history.json"
+
+    @property
+    def confusion(self):
+        return self.stem + "_confusion.png"
+
+    @classmethod
+    def from_args(cls, model, labels=None, plot=None):
+        """Normalise legacy names: the tutorial's `.model` / `.h5` models are
+        saved as `.keras` (the only format Keras 3 saves whole models in) and
+        pickle label files as `.json`, each with a note."""
+        stem, ext = os.path.splitext(model)
+        if ext != ".keras":
+            print(f"[NOTE] Keras 3 saves models as .keras: writing {stem}.keras instead of {model}")
+            model = stem + ".keras"
+        labels = labels or stem + "_labels.json"
+        lstem, lext = os.path.splitext(labels)
+        if lext != ".json":
+            print(f"[NOTE] labels are saved as JSON, never pickle: writing {lstem}.json "
+                  f"instead of {labels}")
+            labels = lstem + ".json"
+        return cls(model, labels, plot or stem + "_plot.png")
+
+    def moved_to(self, folder):
+        """The same file names in another folder (a non-chief worker's scratch space)."""
+        folder = os.fspath(folder)
+        if os.path.abspath(folder) == os.path.dirname(os.path.abspath(self.model)):
+            return self
+        return OutputPaths(*(os.path.join(folder, os.path.basename(p))
+                             for p in (self.model, self.labels, self.plot)))
+
+    def files(self):
+        """Every output of a run, as (what it is, path)."""
+        return [("model", self.model), ("sidecar", self.sidecar), ("labels", self.labels),
+                ("plot", self.plot), ("history CSV", self.history_csv),
+                ("history JSON", self.history_json), ("confusion matrix", self.confusion)]
+
+    def print_written(self, confusion=True):
+        """List every output of the run (the confusion matrix only if made)."""
+        print("[INFO] wrote:")
+        for label, path in self.files():
+            if confusion or path != self.confusion:
+                print(f"  {label:17s}{path}")
+
+    def check_writable(self):
+        for path in (self.model, self.labels, self.plot):
+            ensure_writable_folder(os.path.dirname(os.path.abspath(path)), "--model/--label-bin/--plot")
+
+    def remove_leftovers(self):
+        """Delete the temporary files of these outputs that a killed run left."""
+        for _, path in self.files():
+            for leftover in remove_leftover_temporaries(path):
+                print(f"[NOTE] removed {leftover}, left by a run that was killed")

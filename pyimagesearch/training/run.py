@@ -1,0 +1,222 @@
+"""One training run of a folder trainer, from the split data to every
+output: compile, train with the run's callbacks, evaluate on the test split,
+save the model, sidecar, labels, plots and logs.
+
+The scripts (train_simple_nn.py, train_vgg.py) only choose the model, the
+input size and the optimizer; everything they have in common lives here and
+in the modules beside it (data, outputs, config, resume, distribute).
+"""
+
+import contextlib
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..callbacks import TrainingMonitor
+from ..callbacks.interrupt import interrupt_between_batches
+from ..evaluation.reports import evaluate_predictions, save_confusion_matrix
+from ..utils.atomic import atomic_path, write_json
+from ..utils.errors import UserError
+from ..utils.modelinfo import run_stamp, save_model_info
+from .data import load_split, make_dataset, predict_test
+from .distribute import Distribution
+from .outputs import OutputPaths
+from .resume import ResumeState
+
+
+def load_from_args(args, paths, labels, chief=True):
+    """The common start of the folder trainers, from their parsed flags:
+    output paths normalised and checked (by the chief: the other workers of
+    a multi-worker run never touch them), then the dataset loaded and split."""
+    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    if chief:
+        outputs.check_writable()
+    split = load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
+                       label_from=args.labels, seed=args.seed, test_size=args.test_size,
+                       val_size=args.val_size, workers=args.workers)
+    return outputs, split
+
+@dataclass
+class Session:
+    """What start_run hands the trainer: the resume state, the epoch the run
+    starts after (0 for a fresh run), and the paths this worker writes to."""
+    state: ResumeState
+    start_epoch: int
+    written: OutputPaths
+
+
+@contextlib.contextmanager
+def start_run(model, optimizer, outputs, dist, config, loss="sparse_categorical_crossentropy"):
+    """What every trainer does before model.fit: check the outputs can be
+    written (chief), seed Keras, compile inside the strategy's scope, and
+    find where an interrupted run left off. Yields a Session whose `written`
+    are the paths this worker writes to: `outputs` itself on the chief and a
+    temporary folder, deleted at the end, on the other workers. A fresh run
+    stopped before its first epoch completes removes its `<model>_backup/`:
+    there is nothing to resume."""
+    if dist.chief:
+        outputs.check_writable()
+        outputs.remove_leftovers()
+    keras.utils.set_random_seed(config.seed)
+    with dist.scope():
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    state = ResumeState(outputs.model)
+    start_epoch = state.prepare(config.resume, chief=dist.chief, arguments=config.arguments)
+    with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
+        try:
+            yield Session(state, start_epoch, outputs.moved_to(folder))
+        except BaseException:
+            if dist.chief and not start_epoch and not state.epoch:
+                shutil.rmtree(state.folder, ignore_errors=True)
+            raise
+
+
+def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augmentation=None,
+                     dist=None):
+    """Compile, train with EarlyStopping on validation loss, evaluate on the
+    test split and write the model, sidecar, labels, plots and logs.
+
+    `config` (a RunConfig) holds the run's options: epochs, batch size per
+    replica, patience, seed, resume, test-time mirroring, label smoothing
+    (Szegedy et al. 2016), MixUp and CutMix. `augmentation` is a Keras layer
+    applied to each training batch. `dist` is the Distribution the model and
+    optimizer were built under (default: one device). Only the chief writes
+    to `outputs`; `config.resume` continues from `<model>_backup/`, which
+    exists while a run is unfinished. Returns the dict saved as the
+    sidecar's "run" section.
+    """
+    dist = dist or Distribution.one_device()
+    n_train = len(split.x_train)
+    batch_size = dist.batch_for(config.batch_size, n_train)
+    name = config.architecture or model.name
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+            if config.one_hot else "sparse_categorical_crossentropy")
+    with start_run(model, optimizer, outputs, dist, config, loss) as session:
+        dist.announce(batch_size)
+        print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
+              f"testing on {len(split.x_test)}) for up to {config.epochs} epochs"
+              + (f", resuming after epoch {session.start_epoch}" if session.start_epoch else ""))
+        trained = _train(model, split, input_spec, config, dist, dist.global_batch(batch_size),
+                         session, augmentation)
+        run = {
+            "architecture": name,
+            "arguments": config.arguments,
+            "seed": config.seed,
+            "distribution": dist.describe(batch_size),
+            "epochs_requested": config.epochs,
+            **trained,
+            "train_images": n_train,
+            "val_images": len(split.x_val),
+            "test_images": len(split.x_test),
+        }
+        return _evaluate_and_save(model, split, input_spec, config, outputs, session.written, run,
+                                  dist.global_batch(batch_size), dist.chief)
+
+
+def _train(model, split, input_spec, config, dist, global_batch, session, augmentation):
+    """model.fit with the run's callbacks; Ctrl-C ends training, not the run.
+    Returns the training facts for the sidecar."""
+    start_epoch, written = session.start_epoch, session.written
+    one_hot = len(split.class_names) if config.one_hot else None
+    train_ds = make_dataset(split.x_train, split.y_train, global_batch, input_spec, shuffle=True,
+                            seed=config.seed, augmentation=augmentation, one_hot=one_hot,
+                            mixup=config.mixup, cutmix=config.cutmix)
+    has_val = len(split.x_val) > 0
+    # Keras averages the first batch over the replicas to learn its shape, so
+    # that batch must split evenly: a multiple of the replicas.
+    val_batch = min(global_batch, len(split.x_val) // dist.replicas * dist.replicas)
+    if has_val and not val_batch:
+        raise UserError(f"{len(split.x_val)} validation images cannot be shared by {dist.replicas} "
+                        "replicas; pass a larger --val-size")
+    val_ds = make_dataset(split.x_val, split.y_val, val_batch, input_spec,
+                          one_hot=one_hot) if has_val else None
+    monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
+                              csv_path=written.history_csv)
+    callbacks = [monitor]
+    early = None
+    if config.patience and config.patience > 0 and has_val:
+        early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                              restore_best_weights=True, verbose=1)
+        callbacks.append(early)
+    elif not has_val:
+        print("[NOTE] no validation split (--val-size 0): EarlyStopping is off and the last "
+              "epoch's weights are kept")
+    # Last, so an epoch counts as done for --resume only once all its outputs are written.
+    callbacks.append(session.state.callback(os.path.splitext(written.model)[0] + "_backup",
+                                            start_epoch))
+    start = time.perf_counter()
+    interrupted = False
+    try:
+        with interrupt_between_batches() as stop:
+            # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                      callbacks=[stop, *callbacks], shuffle=False, verbose=2)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM ends training, not the run: the completed
+        # epochs are evaluated and saved like a full run, and
+        # <model>_backup/ stays for --resume. The signal is acted on
+        # between batches, so every epoch's outputs are whole.
+        if len(monitor.history.get("loss", [])) <= start_epoch:
+            raise
+        interrupted = True
+        print("\n[NOTE] interrupted: evaluating and saving the best completed epoch; "
+              f"--resume continues from epoch {session.state.epoch}", file=sys.stderr)
+        if early is not None and early.best_weights is not None:
+            model.set_weights(early.best_weights)
+    train_seconds = time.perf_counter() - start
+    history = monitor.history
+    epochs_run = len(history["loss"])
+    # With EarlyStopping the weights kept are the best of this process's epochs
+    # (a resumed run does not see the earlier ones' weights).
+    first = start_epoch if early is not None else 0
+    best_epoch = first + int(np.argmin(history["val_loss"][first:])) + 1 if has_val else epochs_run
+    stopped = bool(early is not None and early.stopped_epoch > 0)
+    print(f"[INFO] trained {epochs_run} epochs in {train_seconds:.0f}s; "
+          + (f"EarlyStopping stopped at epoch {epochs_run}, " if stopped else "")
+          + (f"best epoch {best_epoch}" if has_val else "kept the last epoch")
+          + (" (weights restored)" if early is not None else ""))
+    images = len(split.x_train) * (epochs_run - start_epoch)
+    return {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
+            "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
+            "train_seconds": round(train_seconds, 1),
+            "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
+
+
+def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, global_batch, chief):
+    print("[INFO] evaluating on the test split...")
+    batch = max(global_batch, 128)
+    mirror_average = config.mirror_test
+    probs = predict_test(model, split.x_test, split.y_test, input_spec, batch, mirror_average)
+    if mirror_average:
+        print("[INFO] test predictions average each image and its mirror image")
+    y_pred = probs.argmax(axis=1)
+    report_text, report, accuracy = evaluate_predictions(split.y_test, y_pred, split.class_names)
+    print(report_text)
+    print(f"[INFO] test accuracy: {accuracy:.4f}")
+    run.update({
+        "test_accuracy": accuracy,
+        "test_mirror_average": mirror_average,
+        "classification_report": report,
+        **run_stamp(tensorflow=tf.__version__, keras=keras.__version__),
+    })
+    name = run["architecture"]
+    save_confusion_matrix(written.confusion, split.y_test, y_pred, split.class_names,
+                          title=f"{name}: test accuracy {accuracy:.3f}")
+    replaced = [p for p in (written.model, written.sidecar) if os.path.exists(p)]
+    # Every worker saves (saving may join collective ops); only the chief's
+    # `written` is the real output folder.
+    with atomic_path(written.model) as tmp:
+        model.save(tmp)
+    write_json(written.labels, split.class_names)
+    save_model_info(written.model, split.class_names, input_spec, run)
+    if chief:
+        if replaced:
+            print(f"[NOTE] replaced the previous {', '.join(replaced)}")
+        outputs.print_written()
+    return run
