@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..utils.atomic import atomic_path, write_json
+from ..utils.booknames import accepts_book_names
 
 
 class TrainingMonitor(keras.callbacks.Callback):
@@ -17,6 +18,7 @@ class TrainingMonitor(keras.callbacks.Callback):
     JSON file's first `start_at` epochs are kept and new epochs appended.
     """
 
+    @accepts_book_names(figPath="fig_path", jsonPath="json_path", startAt="start_at")
     def __init__(self, fig_path, json_path=None, start_at=0, title=None, csv_path=None):
         super().__init__()
         self.fig_path = fig_path

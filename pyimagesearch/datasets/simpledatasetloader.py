@@ -3,6 +3,7 @@ import os
 import numpy as np
 from tqdm import tqdm
 
+from ..utils.booknames import accepts_book_names
 from ..utils.parallel import imap_ordered
 from .imagefiles import MAX_PIXELS, UnreadableImage, filename_label, read_image
 
@@ -43,6 +44,7 @@ class SimpleDatasetLoader:
             image = preprocessor.preprocess(image)
         return image, None
 
+    @accepts_book_names(imagePaths="image_paths")
     def load(self, image_paths, verbose=-1, labels=None):
         """`verbose` > 0 shows a progress bar with images/s (the book printed
         a line every `verbose` images); -1, the default, is silent."""

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 
+from ..utils.booknames import accepts_book_names
 from .hdf5file import open_hdf5, read_label_names
 
 
@@ -22,6 +23,7 @@ class HDF5DatasetGenerator:
     training thread.
     """
 
+    @accepts_book_names(dbPath="db_path", batchSize="batch_size", dataKey="data_key")
     def __init__(self, db_path, batch_size, preprocessors=None, aug=None, binarize=True,
                  classes=None, data_key="images"):
         if batch_size < 1:

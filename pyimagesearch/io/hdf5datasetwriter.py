@@ -5,6 +5,7 @@ import h5py
 import numpy as np
 
 from ..utils.atomic import atomic_path
+from ..utils.booknames import accepts_book_names
 from .hdf5file import FORMAT, chunk_rows
 
 
@@ -27,7 +28,8 @@ class HDF5DatasetWriter:
     give a byte-identical file (a build can be checked by its checksum).
     """
 
-    def __init__(self, dims, output_path, data_key="images", buf_size=1000, dtype="uint8",
+    @accepts_book_names(outputPath="output_path", dataKey="data_key", bufSize="buf_size")
+    def __init__(self, dims, output_path, data_key="images", buf_size=1000, dtype=None,
                  attrs=None, atomic=True, overwrite=True):
         self.output_path = os.fspath(output_path)
         self.atomic = atomic
@@ -37,29 +39,43 @@ class HDF5DatasetWriter:
         path = self._stack.enter_context(atomic_path(self.output_path)) if atomic else self.output_path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.db = h5py.File(path, "w")
-        dims = tuple(int(d) for d in dims)
-        dtype = np.dtype(dtype)
-        rows = min(chunk_rows(dims[1:], dtype.itemsize), max(1, dims[0]))
-        self.data = self.db.create_dataset(data_key, shape=dims, maxshape=(None,) + dims[1:],
-                                           dtype=dtype, chunks=(rows,) + dims[1:], track_times=False)
-        self.labels = self.db.create_dataset("labels", shape=(dims[0],), maxshape=(None,),
-                                             dtype="int64", chunks=(max(1024, rows),), track_times=False)
         self.db.attrs["format"] = FORMAT
         for key, value in (attrs or {}).items():
             self.db.attrs[key] = value
+        self.dims = tuple(int(d) for d in dims)
+        self.data_key = data_key
         self.buf_size = max(1, int(buf_size))
-        self._rows = np.empty((self.buf_size,) + dims[1:], dtype=dtype)
-        self._labels = np.empty((self.buf_size,), dtype="int64")
         self._buffered = 0
         self.idx = 0
+        self.data = self.labels = None
+        if dtype is not None:
+            self._create_datasets(np.dtype(dtype))
+
+    def _create_datasets(self, dtype):
+        dims = self.dims
+        rows = min(chunk_rows(dims[1:], dtype.itemsize), max(1, dims[0]))
+        self.data = self.db.create_dataset(self.data_key, shape=dims, maxshape=(None,) + dims[1:],
+                                           dtype=dtype, chunks=(rows,) + dims[1:], track_times=False)
+        self.labels = self.db.create_dataset("labels", shape=(dims[0],), maxshape=(None,),
+                                             dtype="int64", chunks=(max(1024, rows),), track_times=False)
+        self._rows = np.empty((self.buf_size,) + dims[1:], dtype=dtype)
+        self._labels = np.empty((self.buf_size,), dtype="int64")
 
     def add(self, rows, labels):
-        """Append a batch: `rows` shaped (n, ...) like dims[1:], `labels` (n,)."""
+        """Append a batch: `rows` shaped (n, ...) like dims[1:], `labels` (n,).
+        Without a `dtype`, the first batch decides it: float rows (the book's
+        features) are stored as float32, anything else as it comes (uint8
+        images stay uint8)."""
         rows = np.asarray(rows)
         labels = np.asarray(labels)
-        if rows.shape[1:] != self._rows.shape[1:] or len(rows) != len(labels):
-            raise ValueError(f"expected rows of shape (n, {', '.join(map(str, self._rows.shape[1:]))}) "
+        if rows.shape[1:] != self.dims[1:] or len(rows) != len(labels):
+            raise ValueError(f"expected rows of shape (n, {', '.join(map(str, self.dims[1:]))}) "
                              f"with n labels, got {rows.shape} and {labels.shape}")
+        if self.data is None:
+            self._create_datasets(np.dtype("float32") if rows.dtype.kind == "f" else rows.dtype)
+        elif rows.dtype.kind == "f" and self.data.dtype.kind in "iub":
+            raise ValueError(f"float rows would be truncated to the file's {self.data.dtype}; "
+                             "create the writer with dtype='float32'")
         start = 0
         while start < len(rows):
             take = min(len(rows) - start, self.buf_size - self._buffered)
@@ -84,6 +100,7 @@ class HDF5DatasetWriter:
         self.idx = end
         self._buffered = 0
 
+    @accepts_book_names(classLabels="class_labels")
     def store_class_labels(self, class_labels):
         """Save the class names (index = label) as `label_names`, UTF-8."""
         names = [str(name) for name in class_labels]
@@ -98,6 +115,8 @@ class HDF5DatasetWriter:
         the finished file onto `output_path`."""
         if self.db is None:
             return
+        if self.data is None:  # nothing added and no dtype given
+            self._create_datasets(np.dtype("uint8"))
         self.flush()
         self.data.resize(self.idx, axis=0)
         self.labels.resize(self.idx, axis=0)

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 
 
@@ -7,12 +8,18 @@ class CropPreprocessor:
     of each. Returns an array (10, height, width, channels) in the order
     top-left, top-right, bottom-right, bottom-left, center, then the mirrors
     in the same order (5 crops without `horiz`). Average a model's
-    predictions over the crops for one prediction per image."""
+    predictions over the crops for one prediction per image.
 
-    def __init__(self, width, height, horiz=True):
+    `inter` is the book's interpolation for resizing the crops; it is kept
+    so the book's calls work, but unused: every crop here is cut at exactly
+    width x height (the book's center crop could come out a pixel larger
+    and was resized back), so nothing is resampled."""
+
+    def __init__(self, width, height, horiz=True, inter=cv2.INTER_AREA):
         self.width = width
         self.height = height
         self.horiz = horiz
+        self.inter = inter
 
     def coordinates(self, image_width, image_height):
         """(x0, y0, x1, y1) of the five crops in an image of the given size."""

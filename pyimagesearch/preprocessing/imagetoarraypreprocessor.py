@@ -1,5 +1,7 @@
 import numpy as np
 
+from ..utils.booknames import accepts_book_names
+
 
 class ImageToArrayPreprocessor:
     """Return the image as an (H, W, C) numpy array, channels last.
@@ -10,6 +12,7 @@ class ImageToArrayPreprocessor:
     image gains a channel axis. `data_format="channels_first"` moves it first.
     """
 
+    @accepts_book_names(dataFormat="data_format")
     def __init__(self, data_format=None):
         self.data_format = data_format
 
