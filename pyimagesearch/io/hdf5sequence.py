@@ -24,6 +24,9 @@ class HDF5Sequence(keras.utils.PyDataset):
     runs (worker 0 the first), so every worker runs the same number of steps.
     The rows after the last whole share (fewer than n batches' worth) are
     left out, the same ones every epoch; `num_images` counts the rows served.
+
+    `class_weights` (one weight per class, see datasets.classweights) makes
+    every batch (x, y, sample weights).
     """
 
     def __init__(self, db_path, batch_size, preprocessors=None, aug=None, binarize=False,
@@ -47,12 +50,23 @@ class HDF5Sequence(keras.utils.PyDataset):
         self.order = self.batches.copy()
         if shuffle:
             self.rng.shuffle(self.order)
+        self.class_weights = None
 
     def __len__(self):
         return len(self.order)
 
     def __getitem__(self, index):
-        return self.source.batch(int(self.order[index]))
+        return self.read(self.order[index])
+
+    def read(self, number):
+        """The file's batch `number` (an entry of `order`), with sample weights
+        once `class_weights` is set. Not Keras' class_weight: it cannot weight
+        the distributed input, which reads its batches through here too."""
+        x, y = self.source.batch(int(number))
+        if self.class_weights is None:
+            return x, y
+        labels = y.argmax(axis=1) if y.ndim == 2 else y
+        return x, y, np.asarray(self.class_weights, dtype=np.float32)[labels]
 
     def batch_rows(self, number):
         """The file rows [start, stop) of the file's batch `number` (an entry of `order`)."""
