@@ -15,17 +15,20 @@ def split_rows(n, train_fraction=0.75):
     return int(n * train_fraction)
 
 
-def tune_classifier(x, y, c_grid=C_GRID, scale=False, jobs=None, cv=3, seed=42):
+def tune_classifier(x, y, c_grid=C_GRID, scale=False, jobs=None, cv=3, seed=42, class_weight=None):
     """GridSearchCV over C for a logistic regression, optionally after a
     StandardScaler (fitted inside each fold; on the Animals benchmark it did
-    not help, so train_model.py does not offer it). Returns the fitted search."""
+    not help, so train_model.py does not offer it). `class_weight="balanced"`
+    weighs the classes as --class-weight balanced does (scikit-learn computes
+    them from each fold's rows). Returns the fitted search."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
     steps = [("scale", StandardScaler())] if scale else []
-    steps.append(("logreg", LogisticRegression(max_iter=1000, random_state=seed)))
+    steps.append(("logreg", LogisticRegression(max_iter=1000, random_state=seed,
+                                                class_weight=class_weight)))
     search = GridSearchCV(Pipeline(steps), {"logreg__C": list(c_grid)}, cv=cv, n_jobs=jobs)
     return search.fit(x, y)
 

@@ -75,6 +75,13 @@ def resolve_lr(args):
         args.lr = DEFAULT_LR[args.optimizer]
 
 
+def add_class_weight_argument(group):
+    group.add_argument("--class-weight", choices=["none", "balanced"], default="none",
+                       help="balanced: weigh each class's images by n_images / (n_classes x "
+                            "n_class), so a class with few images counts as much as a large one "
+                            "(default: %(default)s)")
+
+
 def add_resume_argument(group):
     group.add_argument("--resume", action="store_true",
                        help="continue an interrupted run (Ctrl-C, kill, crash) from its last "
