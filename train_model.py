@@ -31,6 +31,7 @@ def parse_args(argv):
                        help="values of C to try (default: %(default)s)")
     model.add_argument("-j", "--jobs", type=int, default=-1,
                        help="parallel jobs for the grid search; -1 uses every core (default: %(default)s)")
+    cli.add_class_weight_argument(model)
     model.add_argument("--seed", type=int, default=42, help="default: %(default)s")
     out = parser.add_argument_group("output")
     out.add_argument("-m", "--model", default="output/animals_lr.skops",
@@ -54,7 +55,8 @@ def main(argv=None):
     import sklearn
     import skops
 
-    from pyimagesearch.evaluation.reports import evaluate_predictions
+    from pyimagesearch.datasets.classweights import weights_for_run
+    from pyimagesearch.evaluation.reports import evaluate_predictions, headline_metrics
     from pyimagesearch.transfer.classifier import save_classifier, split_rows, tune_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file, spec_from_attrs
 
@@ -67,11 +69,12 @@ def main(argv=None):
     if missing:
         raise UserError(f"{args.db}: no training rows for class {', '.join(missing)}; add images of "
                         "it or raise --train-fraction")
+    _, weight_record = weights_for_run(args.class_weight, labels[:i], class_names)
     print(f"[INFO] tuning C over {args.c_grid} on {i} rows of {features.shape[1]} features")
     start = time.perf_counter()
     try:
-        search = tune_classifier(features[:i], labels[:i], args.c_grid, jobs=args.jobs,
-                                 seed=args.seed)
+        search = tune_classifier(features[:i], labels[:i], args.c_grid, jobs=args.jobs, seed=args.seed,
+                                 class_weight=None if args.class_weight == "none" else args.class_weight)
     except ValueError as exc:
         raise UserError(f"{args.db}: cannot tune on these rows ({exc})") from None
     seconds = time.perf_counter() - start
@@ -80,15 +83,16 @@ def main(argv=None):
 
     print(f"[INFO] evaluating on the last {len(features) - i} rows...")
     y_pred = search.predict(features[i:])
-    report_text, report, accuracy = evaluate_predictions(labels[i:], y_pred, class_names)
+    report_text, report, _ = evaluate_predictions(labels[i:], y_pred, class_names)
     print(report_text)
-    print(f"[INFO] test accuracy: {accuracy:.4f}")
+    headline, text = headline_metrics(labels[i:], y_pred, len(class_names))
+    print(text)
 
     spec = spec_from_attrs(attrs)
     run = {"arguments": vars(args), "features_file": os.path.abspath(args.db),
            "source": attrs.get("source"), "train_rows": i, "test_rows": len(features) - i,
            "best_params": best, "cv_accuracy": float(search.best_score_),
-           "test_accuracy": accuracy, "classification_report": report,
+           "class_weight": weight_record, **headline, "classification_report": report,
            "test_errors": [{"path": paths[i + j], "label": class_names[labels[i + j]],
                             "predicted": class_names[p]}
                            for j, p in enumerate(y_pred) if p != labels[i + j]],

@@ -81,3 +81,182 @@ def test_hdf5_sequence_batches_carry_the_class_weights(tmp_path):
     assert reported == pytest.approx(weighted, rel=1e-4)
     assert abs(weighted - plain) > 100 * 1e-4 * weighted  # the check can tell them apart
     seq.close()
+
+
+# Trains for one epoch at lr 0 through the engine (in memory, with sparse and
+# with one-hot labels, and from HDF5) under --distribute `argv[1]`, and prints
+# for each input the loss Keras reported and the weighted and plain means
+# computed in numpy from the model's weights. A separate process: the
+# logical CPU devices of a mirrored run must be set before TensorFlow starts.
+ENGINE_PROGRAM = r"""
+import json, os, sys
+import numpy as np
+from pyimagesearch.datasets.classweights import class_weights
+from pyimagesearch.io import HDF5DatasetWriter
+from pyimagesearch.training import distribute
+from pyimagesearch.training.config import RunConfig
+from pyimagesearch.training.data import Split, input_spec_for
+from pyimagesearch.training.outputs import OutputPaths
+
+choice, folder = sys.argv[1], sys.argv[2]
+dist = distribute.setup(choice, cpu_devices=2 if choice == "mirrored" else None)
+import keras
+from pyimagesearch.training.hdf5 import fit_from_hdf5, hdf5_sequence
+from pyimagesearch.training.run import fit_and_evaluate
+
+labels = np.array([0] * 12 + [1] * 3 + [2])
+rng = np.random.default_rng(0)
+images = rng.integers(0, 256, (16, 4, 4, 3), dtype=np.uint8)
+names = ["a", "b", "c"]
+weights = np.asarray(class_weights(labels, 3))
+
+def build(rescale):
+    keras.utils.set_random_seed(0)
+    with dist.scope():
+        layers = [keras.Input((4, 4, 3))] + ([keras.layers.Rescaling(1 / 255.0)] if rescale else [])
+        model = keras.Sequential(layers + [keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+        model.layers[-1].kernel.assign(np.random.default_rng(1).normal(0, 0.3, (48, 3)))
+        return model, keras.optimizers.SGD(learning_rate=0.0)
+
+def expected(model, smoothing=0.0):
+    dense = model.layers[-1]
+    z = images.reshape(16, -1) / 255.0 @ np.asarray(dense.kernel, np.float64) + np.asarray(dense.bias, np.float64)
+    target = (1 - smoothing) * np.eye(3)[labels] + smoothing / 3
+    top = z.max(axis=1)
+    losses = top + np.log(np.exp(z - top[:, None]).sum(axis=1)) - (target * z).sum(axis=1)
+    return float(np.mean(weights[labels] * losses)), float(np.mean(losses))
+
+def reported(outputs):
+    with open(outputs.history_json) as f:
+        return json.load(f)["loss"][0]
+
+results = {}
+split = Split(images, labels, images[:0], labels[:0], images[:6], labels[:6], names, [], [], [])
+for case, smoothing in (("memory-sparse", 0.0), ("memory-one-hot", 0.1)):
+    model, optimizer = build(rescale=False)
+    outputs = OutputPaths.from_args(os.path.join(folder, case, "m.keras"))
+    config = RunConfig(epochs=1, batch_size=4, patience=0, class_weight="balanced",
+                       label_smoothing=smoothing)
+    run = fit_and_evaluate(model, split, optimizer, input_spec_for(4, 4), outputs, config, dist=dist)
+    results[case] = [reported(outputs), *expected(model, smoothing), run["class_weight"]]
+
+path = os.path.join(folder, "train.hdf5")
+with HDF5DatasetWriter(images.shape, path) as writer:
+    writer.store_class_labels(names)
+    writer.add(images, labels)
+model, optimizer = build(rescale=True)
+outputs = OutputPaths.from_args(os.path.join(folder, "hdf5", "m.keras"))
+train, val = hdf5_sequence(dist, path, 4), hdf5_sequence(dist, path, 4)
+run = fit_from_hdf5(model, train, val, optimizer, outputs, input_spec_for(4, 4), names,
+                    RunConfig(epochs=1, batch_size=4, patience=0, class_weight="balanced"), dist=dist)
+results["hdf5"] = [reported(outputs), *expected(model), run["class_weight"]]
+print("RESULTS " + json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("choice", ["none", "mirrored"])
+def test_every_engine_input_trains_on_the_class_weights(choice, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    env = {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", ENGINE_PROGRAM, choice, str(tmp_path)], env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULTS "))
+    results = json.loads(line.removeprefix("RESULTS "))
+    assert set(results) == {"memory-sparse", "memory-one-hot", "hdf5"}
+    for case, (reported, weighted, plain, record) in results.items():
+        assert reported == pytest.approx(weighted, rel=1e-4), (case, reported, weighted, plain)
+        assert abs(weighted - plain) > 100 * 1e-4 * weighted, case
+        assert record == {"mode": "balanced", "weights": pytest.approx({"a": 16 / 36, "b": 16 / 9, "c": 16 / 3})}
+    assert "[INFO] class weights (--class-weight balanced): a 0.444, b 1.78, c 5.33" in result.stdout
+
+
+def test_mixed_labels_weigh_the_mix_of_their_classes():
+    from pyimagesearch.training.data import input_spec_for, make_dataset
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (16, 4, 4, 3), dtype=np.uint8)
+    weights = class_weights(IMBALANCED, 3)
+    for mix in ({"mixup": 0.4}, {"cutmix": 1.0}):
+        _, y, w = next(iter(make_dataset(images, IMBALANCED, 16, input_spec_for(4, 4), shuffle=True,
+                                         seed=1, one_hot=3, class_weights=weights, **mix)))
+        y = np.asarray(y)
+        assert not np.allclose(y.max(axis=1), 1)  # really mixed
+        np.testing.assert_allclose(np.asarray(w), y @ np.asarray(weights), rtol=1e-5)
+    _, y, w = next(iter(make_dataset(images, IMBALANCED, 16, input_spec_for(4, 4), class_weights=weights)))
+    np.testing.assert_allclose(np.asarray(w), np.asarray(weights, np.float32)[np.asarray(y)])
+
+
+def test_trainer_suggests_class_weights_once_and_reports_balanced_metrics(tmp_path):
+    import json
+
+    from conftest import make_colour_dataset, run_script
+
+    dataset = make_colour_dataset(tmp_path / "d", per_class=16, size=(8, 8))
+    for extra in sorted((dataset / "red").iterdir())[4:]:  # 16, 16 and 4 images
+        extra.unlink()
+    result = run_script("train_simple_nn.py", "--dataset", dataset, "--model", tmp_path / "m.keras",
+                        "--size", 8, "--epochs", 2, "--val-size", 0)
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stdout.splitlines() if "--class-weight balanced" in line]
+    assert len(notes) == 1 and notes[0].startswith("[NOTE] the classes are imbalanced"), result.stdout
+    run = json.loads((tmp_path / "m.json").read_text())["run"]
+    assert run["class_weight"] == {"mode": "none", "weights": None}
+    assert f"balanced accuracy: {run['test_balanced_accuracy']:.4f}, macro F1: {run['test_macro_f1']:.4f}" \
+        in result.stdout
+    assert 0 <= run["test_balanced_accuracy"] <= 1 and 0 <= run["test_macro_f1"] <= 1
+
+
+def test_headline_metrics_weigh_every_class_the_same():
+    from pyimagesearch.evaluation.reports import headline_metrics
+
+    # 8 of class 0 all right, 2 of class 1 both wrong: accuracy 0.8 hides class 1.
+    y_true = np.array([0] * 8 + [1] * 2)
+    y_pred = np.zeros(10, dtype=int)
+    values, text = headline_metrics(y_true, y_pred, 2)
+    assert values == pytest.approx({"test_accuracy": 0.8, "test_balanced_accuracy": 0.5,
+                                    "test_macro_f1": (2 * 0.8 / 1.8 + 0) / 2})
+    assert text == "[INFO] test accuracy: 0.8000, balanced accuracy: 0.5000, macro F1: 0.4444"
+
+
+def test_logistic_regression_is_fitted_with_the_balanced_weights(tmp_path):
+    import json
+
+    import h5py
+    from conftest import run_script
+    from sklearn.linear_model import LogisticRegression
+
+    from pyimagesearch.transfer.classifier import load_classifier
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], [60, 20, 8])
+    rng.shuffle(labels)
+    features = (rng.normal(size=(len(labels), 6)) + 1.5 * np.eye(3, 6)[labels]).astype(np.float32)
+    with h5py.File(tmp_path / "f.hdf5", "w") as db:
+        db["features"], db["labels"] = features, labels
+        db["label_names"] = np.array(["a", "b", "c"], dtype=h5py.string_dtype())
+        db["paths"] = np.array([f"{i}.jpg" for i in range(len(labels))], dtype=h5py.string_dtype())
+        db.attrs.update({"backbone": "resnet50", "weights": "none", "width": 32, "height": 32})
+    result = run_script("train_model.py", "--db", tmp_path / "f.hdf5", "--model", tmp_path / "m.skops",
+                        "--jobs", 1, "--c-grid", 1.0, "--class-weight", "balanced")
+    assert result.returncode == 0, result.stderr
+    run = json.loads((tmp_path / "m.json").read_text())["run"]
+    train = labels[:run["train_rows"]]
+    counts = np.bincount(train, minlength=3)
+    expected = len(train) / (3 * counts)
+    assert run["class_weight"]["mode"] == "balanced"
+    assert list(run["class_weight"]["weights"].values()) == pytest.approx(expected.tolist(), rel=1e-5)
+    assert {"test_accuracy", "test_balanced_accuracy", "test_macro_f1"} <= set(run)
+    # The saved classifier equals one fitted here with those weights per row.
+    saved = load_classifier(str(tmp_path / "m.skops"))[-1]
+
+    def fit(sample_weight):
+        return LogisticRegression(C=1.0, max_iter=1000, tol=1e-8).fit(
+            features[:len(train)], train, sample_weight=sample_weight).coef_
+
+    np.testing.assert_allclose(saved.coef_, fit(expected[train]), atol=2e-3)
+    assert not np.allclose(saved.coef_, fit(None), atol=2e-2)

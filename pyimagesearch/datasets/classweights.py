@@ -30,9 +30,16 @@ def class_weights(labels, n_classes, mode="balanced"):
     return weights.tolist()
 
 
-def class_weight_dict(weights, class_names):
-    """The weights by class name, for the sidecar; None stays None."""
-    return None if weights is None else {name: round(w, 6) for name, w in zip(class_names, weights)}
+def weights_for_run(mode, labels, class_names):
+    """A trainer's class weights for `mode` (None for "none") computed from
+    its training labels, after printing describe_balance's line; and the
+    record for the sidecar: {"mode", "weights" by class name or None}."""
+    weights = class_weights(labels, len(class_names), mode)
+    line = describe_balance(labels, class_names, weights)
+    if line:
+        print(line)
+    by_name = None if weights is None else {n: round(w, 6) for n, w in zip(class_names, weights)}
+    return weights, {"mode": mode, "weights": by_name}
 
 
 def describe_balance(labels, class_names, weights):

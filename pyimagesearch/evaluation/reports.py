@@ -1,5 +1,11 @@
 from matplotlib.figure import Figure
-from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, classification_report
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    accuracy_score,
+    classification_report,
+    f1_score,
+    recall_score,
+)
 
 from ..utils.atomic import atomic_path
 
@@ -12,6 +18,24 @@ def evaluate_predictions(y_true, y_pred, class_names):
     as_dict = classification_report(y_true, y_pred, labels=labels, target_names=class_names,
                                     output_dict=True, zero_division=0)
     return text, as_dict, float(accuracy_score(y_true, y_pred))
+
+
+def headline_metrics(y_true, y_pred, n_classes, split="test"):
+    """Accuracy, balanced accuracy (the mean of the per-class recalls) and
+    macro F1, as sidecar fields (`test_accuracy`, ...) and as one terminal
+    line. On an imbalanced test set accuracy alone hides a small class the
+    model gets wrong; the other two weigh every class the same."""
+    labels = list(range(n_classes))
+    # Classes absent from y_true have no recall: leave them out of its mean, as
+    # balanced_accuracy_score does, without its warning.
+    present = sorted({int(c) for c in y_true})
+    values = {"accuracy": float(accuracy_score(y_true, y_pred)),
+              "balanced_accuracy": float(recall_score(y_true, y_pred, labels=present, average="macro",
+                                                      zero_division=0)),
+              "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))}
+    text = (f"[INFO] {split} accuracy: {values['accuracy']:.4f}, balanced accuracy: "
+            f"{values['balanced_accuracy']:.4f}, macro F1: {values['macro_f1']:.4f}")
+    return {f"{split}_{key}": value for key, value in values.items()}, text
 
 
 def save_confusion_matrix(path, y_true, y_pred, class_names, title=None):

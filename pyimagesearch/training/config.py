@@ -26,6 +26,8 @@ class RunConfig:
     label_smoothing: float = 0.0
     mixup: float = 0.0  # MixUp's alpha, 0 for off
     cutmix: float = 0.0  # CutMix's alpha, 0 for off
+    # "balanced" weighs each class by n_images / (n_classes x n_class).
+    class_weight: str = "none"
     # The script's arguments, recorded in the sidecar as they were given.
     arguments: dict = field(default_factory=dict)
 

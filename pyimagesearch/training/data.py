@@ -81,7 +81,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
                                              for idx in (train_idx, val_idx, test_idx)))
 
 def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
-                 augmentation=None, one_hot=None, mixup=0.0, cutmix=0.0):
+                 augmentation=None, one_hot=None, mixup=0.0, cutmix=0.0, class_weights=None):
     """A tf.data pipeline over uint8 arrays: shuffle, batch, then (in
     parallel, off the training thread) augment and convert each batch to
     float32 model input, prefetching the next batch while one trains.
@@ -90,7 +90,12 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
     blends each image and its label with another of the batch (Zhang et al.
     2018); `cutmix` (alpha, at most 1) pastes a rectangle of another image
     instead, its label weighted by the rectangle's area (Yun et al. 2019).
-    Either way the weight is drawn from Beta(alpha, alpha)."""
+    Either way the weight is drawn from Beta(alpha, alpha).
+
+    `class_weights` (one per class) adds each image's weight as a third
+    element, computed after mixing: a blend of two images weighs the blend
+    of their classes' weights. Not Keras' class_weight, which would take a
+    mixed label's largest class and is not applied to distributed input."""
     if mixup and cutmix:
         raise ValueError("choose mixup or cutmix, not both")
     mix = None
@@ -100,6 +105,7 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
         # CutMix draws its alpha from U(factor); a range of one value makes
         # it Beta(cutmix, cutmix), the paper's (and MixUp's) meaning.
         mix = keras.layers.CutMix(factor=(cutmix, cutmix), seed=seed)
+    weights = None if class_weights is None else tf.constant(class_weights, tf.float32)
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -120,7 +126,11 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
         if mix is not None:
             mixed = mix({"images": x, "labels": y}, training=True)
             x, y = mixed["images"], mixed["labels"]
-        return x, y
+        if weights is None:
+            return x, y
+        if one_hot:
+            return x, y, tf.linalg.matvec(y, weights)
+        return x, y, tf.gather(weights, y)
 
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     # In-memory arrays have no files to share out: under MultiWorkerMirroredStrategy

@@ -12,6 +12,7 @@ import tensorflow as tf
 from ..callbacks import TrainingMonitor
 from ..callbacks.bestmodel import BestModelCheckpoint
 from ..callbacks.interrupt import interrupt_between_batches
+from ..datasets.classweights import weights_for_run
 from ..io.hdf5sequence import HDF5Sequence
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
@@ -61,9 +62,8 @@ def distributed_input(dist: Distribution, seq: HDF5Sequence, per_replica, parall
     split into one per-replica batch per local device. Keras would otherwise
     wrap the PyDataset in a generator dataset that tf.distribute can neither
     shard nor split. `parallel` batches are read and prepared at once."""
-    x0, y0 = seq[0]
-    x_spec = tf.TensorSpec((None,) + x0.shape[1:], tf.as_dtype(x0.dtype))
-    y_spec = tf.TensorSpec((None,) + y0.shape[1:], tf.as_dtype(y0.dtype))
+    # (x, y), or (x, y, sample weights) with class weights.
+    specs = tuple(tf.TensorSpec((None,) + part.shape[1:], tf.as_dtype(part.dtype)) for part in seq[0])
 
     def batch_numbers():
         # Snapshot this pass's order: on_epoch_end reshuffles it while the
@@ -76,9 +76,8 @@ def distributed_input(dist: Distribution, seq: HDF5Sequence, per_replica, parall
 
     @tf.autograph.experimental.do_not_convert  # no control flow; see training.make_dataset
     def read(number):
-        x, y = tf.numpy_function(lambda k: seq.source.batch(int(k)), [number],
-                                 (x_spec.dtype, y_spec.dtype))
-        return tf.ensure_shape(x, x_spec.shape), tf.ensure_shape(y, y_spec.shape)
+        parts = tf.numpy_function(seq.read, [number], tuple(spec.dtype for spec in specs))
+        return tuple(tf.ensure_shape(part, spec.shape) for part, spec in zip(parts, specs))
 
     def dataset_fn(context):
         ds = tf.data.Dataset.from_generator(batch_numbers,
@@ -122,9 +121,13 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
         state, start_epoch, written = session.state, session.start_epoch, session.written
         name = config.architecture or model.name
         distribution = dist.describe(batch_size)
+        # From the whole training file, so every worker of a sharded run agrees.
+        train.class_weights, weight_record = weights_for_run(config.class_weight, train.source.labels[:],
+                                                             list(class_names))
 
         def run_info(extra):
             return {"architecture": name, "arguments": config.arguments, "seed": config.seed,
+                    "class_weight": weight_record,
                     "train_images": train.num_images * dist.workers,
                     "val_images": val.num_images * dist.workers, "distribution": distribution,
                     **run_stamp(tensorflow=tf.__version__, keras=keras.__version__), **extra}

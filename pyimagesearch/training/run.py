@@ -20,7 +20,8 @@ import tensorflow as tf
 
 from ..callbacks import TrainingMonitor
 from ..callbacks.interrupt import interrupt_between_batches
-from ..evaluation.reports import evaluate_predictions, save_confusion_matrix
+from ..datasets.classweights import weights_for_run
+from ..evaluation.reports import evaluate_predictions, headline_metrics, save_confusion_matrix
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
 from ..utils.modelinfo import run_stamp, save_model_info
@@ -102,14 +103,16 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
         print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
               f"testing on {len(split.x_test)}) for up to {config.epochs} epochs"
               + (f", resuming after epoch {session.start_epoch}" if session.start_epoch else ""))
+        weights, weight_record = weights_for_run(config.class_weight, split.y_train, split.class_names)
         trained = _train(model, split, input_spec, config, dist, dist.global_batch(batch_size),
-                         session, augmentation)
+                         session, augmentation, weights)
         run = {
             "architecture": name,
             "arguments": config.arguments,
             "seed": config.seed,
             "distribution": dist.describe(batch_size),
             "epochs_requested": config.epochs,
+            "class_weight": weight_record,
             **trained,
             "train_images": n_train,
             "val_images": len(split.x_val),
@@ -119,14 +122,14 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
                                   dist.global_batch(batch_size), dist.chief)
 
 
-def _train(model, split, input_spec, config, dist, global_batch, session, augmentation):
+def _train(model, split, input_spec, config, dist, global_batch, session, augmentation, class_weights):
     """model.fit with the run's callbacks; Ctrl-C ends training, not the run.
     Returns the training facts for the sidecar."""
     start_epoch, written = session.start_epoch, session.written
     one_hot = len(split.class_names) if config.one_hot else None
     train_ds = make_dataset(split.x_train, split.y_train, global_batch, input_spec, shuffle=True,
                             seed=config.seed, augmentation=augmentation, one_hot=one_hot,
-                            mixup=config.mixup, cutmix=config.cutmix)
+                            mixup=config.mixup, cutmix=config.cutmix, class_weights=class_weights)
     has_val = len(split.x_val) > 0
     # Keras averages the first batch over the replicas to learn its shape, so
     # that batch must split evenly: a multiple of the replicas.
@@ -198,9 +201,10 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
     y_pred = probs.argmax(axis=1)
     report_text, report, accuracy = evaluate_predictions(split.y_test, y_pred, split.class_names)
     print(report_text)
-    print(f"[INFO] test accuracy: {accuracy:.4f}")
+    headline, text = headline_metrics(split.y_test, y_pred, len(split.class_names))
+    print(text)
     run.update({
-        "test_accuracy": accuracy,
+        **headline,
         "test_mirror_average": mirror_average,
         "classification_report": report,
         **run_stamp(tensorflow=tf.__version__, keras=keras.__version__),

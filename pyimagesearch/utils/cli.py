@@ -47,6 +47,7 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
     train.add_argument("--patience", type=int, default=patience,
                        help="EarlyStopping: stop after this many epochs without a lower validation "
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
+    add_class_weight_argument(train)
     return train
 
 
