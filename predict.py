@@ -62,6 +62,9 @@ def main(argv=None):
         results = predict_paths(classifier, extractor, paths)
     else:
         from pyimagesearch.inference import load_classifier, predict_paths
+        from pyimagesearch.training.outputs import keras3_names
+        # The tutorial's --model x.model --label-bin x_lb.pickle: the files its trainer wrote.
+        args.model, args.label_bin = keras3_names(args.model, args.label_bin, reading=True, stream=sys.stderr)
         flatten = None if args.flatten is None else bool(args.flatten)
         model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
                                                    args.height, flatten)

@@ -6,6 +6,31 @@ from dataclasses import dataclass
 
 from ..utils.atomic import ensure_writable_folder, remove_leftover_temporaries
 
+# The tutorial's (Keras 2's) model names: .model, .h5, .hdf5 or none at all.
+TUTORIAL_MODEL_EXTENSIONS = (".model", ".h5", ".hdf5", "")
+
+
+def keras3_names(model, labels=None, reading=False, stream=None):
+    """The files a run writes (trainers) or reads (predict.py, `reading`) for
+    --model and --label-bin: the model as .keras, the only format Keras 3
+    saves whole models in, and the labels as .json, never pickle, each
+    renamed with a note on `stream` (stdout by default). The trainers and
+    predict.py share it so the tutorial's commands find each other's files.
+    Reading renames only the tutorial's model names, leaving any other
+    format predict.py reads as it is. Returns (model, labels)."""
+    verb = "reading" if reading else "writing"
+    stem, ext = os.path.splitext(model)
+    if ext != ".keras" and (not reading or ext in TUTORIAL_MODEL_EXTENSIONS):
+        print(f"[NOTE] Keras 3 saves models as .keras: {verb} {stem}.keras instead of {model}", file=stream)
+        model = stem + ".keras"
+    if labels:
+        lstem, lext = os.path.splitext(labels)
+        if lext != ".json":
+            print(f"[NOTE] labels are saved as JSON, never pickle: {verb} {lstem}.json instead of {labels}",
+                  file=stream)
+            labels = lstem + ".json"
+    return model, labels
+
 
 @dataclass
 class OutputPaths:
@@ -35,20 +60,11 @@ class OutputPaths:
 
     @classmethod
     def from_args(cls, model, labels=None, plot=None):
-        """Normalise legacy names: the tutorial's `.model` / `.h5` models are
-        saved as `.keras` (the only format Keras 3 saves whole models in) and
-        pickle label files as `.json`, each with a note."""
-        stem, ext = os.path.splitext(model)
-        if ext != ".keras":
-            print(f"[NOTE] Keras 3 saves models as .keras: writing {stem}.keras instead of {model}")
-            model = stem + ".keras"
-        labels = labels or stem + "_labels.json"
-        lstem, lext = os.path.splitext(labels)
-        if lext != ".json":
-            print(f"[NOTE] labels are saved as JSON, never pickle: writing {lstem}.json "
-                  f"instead of {labels}")
-            labels = lstem + ".json"
-        return cls(model, labels, plot or stem + "_plot.png")
+        """The outputs for a trainer's --model, --label-bin and --plot, the
+        tutorial's names renamed as keras3_names says."""
+        model, labels = keras3_names(model, labels)
+        stem = os.path.splitext(model)[0]
+        return cls(model, labels or stem + "_labels.json", plot or stem + "_plot.png")
 
     def moved_to(self, folder):
         """The same file names in another folder (a non-chief worker's scratch space)."""
