@@ -76,3 +76,17 @@ def test_tutorial_commands_run_one_after_the_other(tutorial_folder, commands, st
     (line,) = predicted.stdout.splitlines()
     path, label, probability = line.split("\t")
     assert path == image and label == expected and 0.5 < float(probability) <= 1
+
+
+def test_the_name_mapping_needs_no_tensorflow():
+    program = ("import sys; from pyimagesearch.training.outputs import keras3_names; "
+               "print(keras3_names('output/x.model', 'output/x_lb.pickle', reading=True)); "
+               "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.splitlines()[-2:] == ["('output/x.keras', 'output/x_lb.json')", "False False"]
+    assert "reading output/x.keras instead of output/x.model" in result.stdout
+    # Reading leaves formats other than the tutorial's model names alone.
+    from pyimagesearch.training.outputs import keras3_names
+    assert keras3_names("m.onnx", reading=True) == ("m.onnx", None)
+    assert keras3_names("m.onnx") == ("m.keras", None)
