@@ -97,41 +97,39 @@ def forward_flops(model):
 
 def load_images(dataset, size, limit):
     """The tutorial's training split (seed 42, 25% test held out) as uint8."""
-    from pyimagesearch import training
     from pyimagesearch.datasets.folder import find_dataset
+    from pyimagesearch.training.data import load_split
 
     paths, labels = find_dataset(dataset, seed=42)
-    split = training.load_split(dataset, paths, labels, size, size, val_size=0)
+    split = load_split(dataset, paths, labels, size, size, val_size=0)
     n = min(limit or len(split.x_train), len(split.x_train))
     return split.x_train[:n], split.y_train[:n], len(split.class_names)
 
 
 def build(architecture, classes, options, fc_units):
-    """A compiled model under the variant's precision policy (the policy is
-    global in Keras, so it is set around the build and put back after)."""
+    """A compiled model under the variant's precision policy, made as the
+    trainers make it (training.precision)."""
     import keras
 
     from pyimagesearch.nn.conv import AlexNet, SmallVGGNet
+    from pyimagesearch.training.precision import with_policy
 
-    keras.mixed_precision.set_dtype_policy(options.get("precision", "float32"))
-    try:
-        if architecture == "alexnet":
-            model = AlexNet.build(227, 227, 3, classes, fc_units=fc_units)
-        else:
-            model = SmallVGGNet.build(64, 64, 3, classes)
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+    if architecture == "alexnet":
+        model = AlexNet.build(227, 227, 3, classes, fc_units=fc_units)
+    else:
+        model = SmallVGGNet.build(64, 64, 3, classes)
+    model = with_policy(model, options.get("precision", "float32"))
     model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="sparse_categorical_crossentropy",
                   jit_compile=options.get("jit_compile", False))
     return model
 
 
 def dataset_for(images, labels, options, seed):
-    from pyimagesearch import training
     from pyimagesearch.preprocessing.augmentation import image_augmentation
+    from pyimagesearch.training.data import input_spec_for, make_dataset
 
-    spec = training.input_spec_for(images.shape[2], images.shape[1])
-    ds = training.make_dataset(images, labels, options.get("batch_size", 32), spec, shuffle=True,
+    spec = input_spec_for(images.shape[2], images.shape[1])
+    ds = make_dataset(images, labels, options.get("batch_size", 32), spec, shuffle=True,
                                seed=seed, augmentation=image_augmentation(seed=seed))
     # Cached: the first epoch's augmented float batches are replayed, so the
     # epochs after it cost the model alone (how much the pipeline takes).
@@ -271,7 +269,12 @@ def main():
             report(f"{title}: {args.epochs} timed epochs per variant"
                    + (f" x {args.rounds} processes" if lever in CHILD_PROCESS else ""),
                    speeds, flops, peaks, bf16)
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (the machine is shared)")
+    if not args.skip_peak:
+        # On a shared machine the peak measured first may be a busy moment's.
+        end = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
+        print(f"\nmatmul peak again at the end: float32 {end['float32']:.0f}, bfloat16 "
+              f"{end['bfloat16']:.0f} GFLOP/s (the tables used the first measurement)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (the machine is shared)")
 
 
 def cpu_name():
