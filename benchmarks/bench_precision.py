@@ -153,7 +153,7 @@ def alternate(architecture, variants, images, labels, classes, epochs, fc_units,
             speed = len(images) / (time.perf_counter() - start)
             if epoch:
                 speeds.append(speed)
-            print(f"  epoch {epoch} {label}: {speed:.0f} images/s"
+            print(f"  epoch {epoch} {label}: {speed:.3g} images/s"
                   + ("" if epoch else " (warm-up, dropped)"), flush=True)
     flops = forward_flops(runs[0][1])
     return {label: speeds for label, _, _, speeds in runs}, flops
@@ -176,8 +176,8 @@ def report(title, speeds, flops, peaks, bf16_labels):
         peak = peaks["bfloat16" if label in bf16_labels else "float32"]
         share = (f"{100 * median * train_gflop / peak:.0f}% / {100 * best * train_gflop / peak:.0f}%"
                  if peak else "n/a")
-        print(f"| {label} | {median:.0f} | {best:.0f} | {median / base_median:.2f}x | "
-              f"{best / base_best:.2f}x | {share} | {', '.join(f'{v:.0f}' for v in values)} |")
+        print(f"| {label} | {median:.3g} | {best:.3g} | {median / base_median:.2f}x | "
+              f"{best / base_best:.2f}x | {share} | {', '.join(f'{v:.3g}' for v in values)} |")
     sys.stdout.flush()
 
 

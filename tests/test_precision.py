@@ -90,24 +90,55 @@ def test_a_model_trained_mixed_is_saved_as_float32_and_predicts_the_same(tmp_pat
 
 
 @pytest.mark.parametrize("script, precision, extra", [
-    ("train_vgg.py", "mixed_bfloat16", ["--size", "16"]),
-    ("train_simple_nn.py", "mixed_float16", ["--size", "8"]),
+    ("train_vgg", "mixed_bfloat16", ["--size", "16"]),
+    ("train_simple_nn", "mixed_float16", ["--size", "8"]),
 ])
-def test_trainers_record_the_precision_and_save_float32(script, precision, extra, tmp_path):
+def test_trainers_record_the_precision_and_save_float32(script, precision, extra, tmp_path, capsys):
+    import importlib
+
     import keras
 
     dataset = make_colour_dataset(tmp_path / "dataset", per_class=8, size=(20, 20))
-    result = run_script(script, "--dataset", dataset, "--model", tmp_path / "m.keras", "--epochs", "1",
-                        "--batch-size", "8", "--precision", precision, *extra)
-    assert result.returncode == 0, result.stderr
-    assert f"precision: {precision}" in result.stdout
+    code = importlib.import_module(script).main([
+        "--dataset", str(dataset), "--model", str(tmp_path / "m.keras"), "--epochs", "1",
+        "--batch-size", "8", "--precision", precision, *extra])
+    assert code == 0
+    assert f"precision: {precision}" in capsys.readouterr().out
     run = json.loads((tmp_path / "m.json").read_text())["run"]
-    assert run["precision"] == precision
+    assert run["precision"] == precision and run["arguments"]["precision"] == precision
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+
+
+def test_float32_runs_record_float32(tmp_path):
+    import train_simple_nn
+
+    dataset = make_colour_dataset(tmp_path / "dataset", per_class=6, size=(8, 8))
+    assert train_simple_nn.main(["--dataset", str(dataset), "--model", str(tmp_path / "m.keras"),
+                                 "--size", "8", "--epochs", "1"]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["run"]["precision"] == "float32"
 
 
 @pytest.mark.parametrize("script", ["train_simple_nn.py", "train_vgg.py", "train_alexnet.py"])
 def test_unknown_precision_is_a_one_line_error(script, colour_dataset):
     result = run_script(script, "--dataset", colour_dataset, "--precision", "float8")
     assert_clean_failure(result, 2, "--precision", "float8", "mixed_bfloat16")
+
+
+def test_best_model_checkpoint_saves_a_mixed_model_as_float32(tmp_path):
+    """train_alexnet.py saves through BestModelCheckpoint after every improving epoch."""
+    import keras
+
+    from pyimagesearch.callbacks.bestmodel import BestModelCheckpoint
+    from pyimagesearch.nn import MLP
+    from pyimagesearch.training.precision import with_policy
+
+    images, labels = read_colour_dataset(tmp_path / "data", per_class=6, size=(4, 4))
+    x = images.reshape(len(images), -1).astype("float32") / 255
+    model = with_policy(MLP.build(48, 3, hidden=(16,)), "mixed_bfloat16")
+    assert model.layers[0].compute_dtype == "bfloat16"
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, labels, validation_data=(x, labels), epochs=1, verbose=0,
+              callbacks=[BestModelCheckpoint(str(tmp_path / "best.keras"), verbose=0)])
+    loaded = keras.models.load_model(tmp_path / "best.keras", safe_mode=True)
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
