@@ -2,12 +2,13 @@ import math
 
 import keras
 
+from ..training.precision import float32_copy
 from ..utils.atomic import atomic_path
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
-    """Save the whole model to `path` whenever `monitor` improves (lower is
-    better, as for val_loss), atomically: an interrupted save never leaves a
+    """Save the whole model (in float32) to `path` whenever `monitor` improves
+    (lower is better, as for val_loss), atomically: an interrupted save never leaves a
     broken file where the last good model was. `on_save(path, epoch, logs)`
     runs after each save (e.g. to rewrite the sidecar). `best` resumes the
     comparison from an earlier run."""
@@ -27,7 +28,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             return
         self.best, self.best_epoch = float(value), epoch + 1
         with atomic_path(self.path) as tmp:
-            self.model.save(tmp)
+            # A model trained under a mixed-precision policy is saved as float32.
+            float32_copy(self.model).save(tmp)
         if self.on_save:
             self.on_save(self.path, epoch + 1, logs)
         if self.verbose:

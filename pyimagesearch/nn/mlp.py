@@ -14,5 +14,7 @@ class MLP:
         model.add(Input(shape=(input_dim,)))
         for units in hidden:
             model.add(layers.Dense(units, activation=activation))
-        model.add(layers.Dense(classes, activation="softmax"))
+        # float32 even under a mixed-precision policy: probabilities and the loss stay exact
+        # (the one small layer costs nothing to keep exact).
+        model.add(layers.Dense(classes, activation="softmax", dtype="float32"))
         return model

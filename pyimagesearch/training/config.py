@@ -11,6 +11,8 @@ the script, and `from_args` picks it up by name.
 
 from dataclasses import dataclass, field, fields
 
+from .precision import check_precision
+
 
 @dataclass
 class RunConfig:
@@ -28,8 +30,13 @@ class RunConfig:
     cutmix: float = 0.0  # CutMix's alpha, 0 for off
     # "balanced" weighs each class by n_images / (n_classes x n_class).
     class_weight: str = "none"
+    # Keras dtype policy to train under, or "auto" (see precision.py); saved models are float32.
+    precision: str = "float32"
     # The script's arguments, recorded in the sidecar as they were given.
     arguments: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_precision(self.precision)
 
     @classmethod
     def from_args(cls, args, architecture, **overrides):

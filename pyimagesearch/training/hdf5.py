@@ -17,6 +17,7 @@ from ..io.hdf5sequence import HDF5Sequence
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
 from ..utils.modelinfo import run_stamp, save_model_info
+from . import precision
 from .distribute import Distribution
 from .resume import best_so_far
 from .run import start_run
@@ -119,6 +120,7 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
     epochs = config.epochs
     with start_run(model, optimizer, outputs, dist, config) as session:
         state, start_epoch, written = session.state, session.start_epoch, session.written
+        model = session.model
         name = config.architecture or model.name
         distribution = dist.describe(batch_size)
         # From the whole training file, so every worker of a sharded run agrees.
@@ -128,6 +130,7 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
         def run_info(extra):
             return {"architecture": name, "arguments": config.arguments, "seed": config.seed,
                     "class_weight": weight_record,
+                    "precision": precision.training_policy(model),
                     "train_images": train.num_images * dist.workers,
                     "val_images": val.num_images * dist.workers, "distribution": distribution,
                     **run_stamp(tensorflow=tf.__version__, keras=keras.__version__), **extra}
@@ -177,7 +180,7 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
         if checkpoint.best_epoch is None and not os.path.exists(written.model):
             # val_loss never became finite: keep the last weights rather than nothing.
             with atomic_path(written.model) as tmp:
-                model.save(tmp)
+                precision.float32_copy(model).save(tmp)
         epochs_run = start_epoch + len(history.history.get("loss", []))
         val_losses = monitor.history.get("val_loss", [])  # includes the epochs before a resume
         best_epoch = min(range(len(val_losses)), key=val_losses.__getitem__) + 1 if val_losses else None

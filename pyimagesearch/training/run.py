@@ -25,6 +25,7 @@ from ..evaluation.reports import evaluate_predictions, headline_metrics, save_co
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
 from ..utils.modelinfo import run_stamp, save_model_info
+from . import precision
 from .data import load_split, make_dataset, predict_test
 from .distribute import Distribution
 from .outputs import OutputPaths
@@ -46,10 +47,12 @@ def load_from_args(args, paths, labels, chief=True):
 @dataclass
 class Session:
     """What start_run hands the trainer: the resume state, the epoch the run
-    starts after (0 for a fresh run), and the paths this worker writes to."""
+    starts after (0 for a fresh run), the paths this worker writes to, and
+    the model to train: the trainer's, or its copy under --precision's policy."""
     state: ResumeState
     start_epoch: int
     written: OutputPaths
+    model: keras.Model
 
 
 @contextlib.contextmanager
@@ -66,12 +69,13 @@ def start_run(model, optimizer, outputs, dist, config, loss="sparse_categorical_
         outputs.remove_leftovers()
     keras.utils.set_random_seed(config.seed)
     with dist.scope():
+        model = precision.for_training(model, config.precision)
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     state = ResumeState(outputs.model)
     start_epoch = state.prepare(config.resume, chief=dist.chief, arguments=config.arguments)
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
         try:
-            yield Session(state, start_epoch, outputs.moved_to(folder))
+            yield Session(state, start_epoch, outputs.moved_to(folder), model)
         except BaseException:
             if dist.chief and not start_epoch and not state.epoch:
                 shutil.rmtree(state.folder, ignore_errors=True)
@@ -99,6 +103,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
             if config.one_hot else "sparse_categorical_crossentropy")
     with start_run(model, optimizer, outputs, dist, config, loss) as session:
+        model = session.model
         dist.announce(batch_size)
         print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
               f"testing on {len(split.x_test)}) for up to {config.epochs} epochs"
@@ -110,6 +115,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
             "architecture": name,
             "arguments": config.arguments,
             "seed": config.seed,
+            "precision": precision.training_policy(model),
             "distribution": dist.describe(batch_size),
             "epochs_requested": config.epochs,
             "class_weight": weight_record,
@@ -118,7 +124,8 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
             "val_images": len(split.x_val),
             "test_images": len(split.x_test),
         }
-        return _evaluate_and_save(model, split, input_spec, config, outputs, session.written, run,
+        # The saved model, evaluated as users will load it.
+        return _evaluate_and_save(precision.float32_copy(model), split, input_spec, config, outputs, session.written, run,
                                   dist.global_batch(batch_size), dist.chief)
 
 

@@ -5,6 +5,7 @@ import argparse
 
 from ..datasets.split import split_size
 from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from ..training.precision import PRECISIONS, check_precision
 from .errors import UserError
 
 
@@ -48,6 +49,14 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
                        help="EarlyStopping: stop after this many epochs without a lower validation "
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
     add_class_weight_argument(train)
+    # A UserError from `type` is one line, where `choices` prints the usage too.
+    train.add_argument("--precision", default="float32", type=check_precision, metavar="{" + ",".join(PRECISIONS) + "}",
+                       help="compute in 16 bits through a Keras mixed-precision policy (weights, "
+                            "softmax and loss stay float32; the saved model is float32): "
+                            "mixed_bfloat16 for CPUs with AVX512_BF16 or AMX, mixed_float16 for "
+                            "GPUs of compute capability 7.0+ (with loss scaling); auto picks one by "
+                            "the hardware (default: %(default)s, until float32 and bfloat16 runs are "
+                            "shown to reach the same accuracy, see BENCHMARKS.md)")
     return train
 
 

@@ -48,5 +48,6 @@ class AlexNet:
             model.add(layers.BatchNormalization())
             model.add(layers.Dropout(0.5))
         model.add(layers.Dense(classes, kernel_regularizer=l2))
-        model.add(layers.Activation("softmax"))
+        # float32 even under a mixed-precision policy: probabilities and the loss stay exact.
+        model.add(layers.Activation("softmax", dtype="float32"))
         return model

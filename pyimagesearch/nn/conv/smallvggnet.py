@@ -26,5 +26,6 @@ class SmallVGGNet:
         model.add(layers.BatchNormalization())
         model.add(layers.Dropout(0.5))
         model.add(layers.Dense(classes))
-        model.add(layers.Activation("softmax"))
+        # float32 even under a mixed-precision policy: probabilities and the loss stay exact.
+        model.add(layers.Activation("softmax", dtype="float32"))
         return model
