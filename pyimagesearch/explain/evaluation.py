@@ -72,3 +72,59 @@ def write_top_losses(path, tiles, title):
         save_gallery(path, tiles, title)
         return path
     return None
+
+
+def run_facts(run, class_names, source):
+    """The report's "Run" table from a sidecar's run section."""
+    facts = {"dataset": source, "classes": ", ".join(class_names)}
+    for key, label in (("architecture", "model"), ("train_images", "training images"),
+                       ("val_images", "validation images"), ("test_images", "test images"),
+                       ("epochs_run", "epochs run"), ("best_epoch", "best epoch"),
+                       ("train_seconds", "training time (s)"), ("distribution", "distribution"),
+                       ("finished", "finished (UTC)")):
+        if run.get(key) is not None:
+            facts[label] = run[key]
+    versions = run.get("versions") or {}
+    if versions:
+        facts["versions"] = ", ".join(f"{name} {version}" for name, version in versions.items())
+    return facts
+
+
+def explain_evaluation(model, images, labels, probs, class_names, input_spec, outputs, run,
+                       accuracy, paths=None, top_n=16, source=None, evaluated_on="test", views=None,
+                       views_note=""):
+    """After the classification report: print the most-confused pairs, draw
+    `outputs.top_losses` (the `top_n` worst images, with Grad-CAM heatmaps
+    for a ConvNet) and write `outputs.report`, the run's HTML page.
+    `accuracy` is the number the sidecar records (the page shows the same).
+    Returns the facts for the sidecar: the pairs and the accuracy's interval."""
+    from ..evaluation.bootstrap import accuracy_interval
+    from ..preprocessing.modelinput import to_model_input
+    from .report import RunReport
+
+    y_pred = np.asarray(probs).argmax(axis=1)
+    pairs = confused_pairs(labels, y_pred, class_names)
+    _, interval = accuracy_interval(labels, y_pred)
+    tiles = []
+    if top_n:
+        flat = input_spec.get("flatten")
+        explainer = None if flat else explainer_for(model)
+
+        def prepare(batch):
+            return to_model_input(batch, scale=input_spec.get("scale", 1 / 255.0), mean=input_spec.get("mean"))
+        tiles = top_loss_tiles(images, labels, probs, class_names, top_n, explainer, prepare, paths,
+                               input_spec.get("resize", "simple"))
+        name = run.get("architecture", "model")
+        write_top_losses(outputs.top_losses, tiles, f"{name}: the {len(tiles)} {evaluated_on} images "
+                         "with the highest loss" + (" (right: Grad-CAM of the prediction)" if explainer else ""))
+    arguments = run.get("arguments") or {}
+    source = source or arguments.get("dataset") or arguments.get("hdf5") or "?"
+    report = RunReport(
+        title=f"{run.get('architecture', 'model')}: {os.path.basename(outputs.model)}",
+        facts=run_facts(run, class_names, source), class_names=list(class_names), accuracy=accuracy,
+        interval=interval, evaluated_on=evaluated_on, images=len(labels),
+        classification_report=run.get("classification_report"), arguments=arguments, confused=pairs,
+        tiles=tiles, figures=[("loss and accuracy", outputs.plot), ("confusion matrix", outputs.confusion)],
+        views=views, views_note=views_note)
+    report.write(outputs.report)
+    return {"most_confused": pairs, f"{evaluated_on}_accuracy_ci95": interval}

@@ -35,3 +35,15 @@ def side_by_side(image, heatmap=None, height=128):
         return image
     gap = np.full((height, 4, 3), 255, np.uint8)
     return np.hstack([image, gap, overlay(image, heatmap)])
+
+
+def model_frame(image, resize, width, height):
+    """The part of a full-size `image` the model saw at width x height: all
+    of it for the "simple" resize (stretched), the centre crop for "aspect"."""
+    if resize != "aspect":
+        return image
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    crop_w, crop_h = min(w, round(width / scale)), min(h, round(height / scale))
+    top, left = (h - crop_h) // 2, (w - crop_w) // 2
+    return image[top:top + crop_h, left:left + crop_w]
