@@ -28,7 +28,7 @@ def test_explain_writes_a_gradcam_overlay_beside_each_annotated_copy(tmp_path, i
 
     from pyimagesearch.inference import load_classifier, predict_paths
     from pyimagesearch.nn.conv import SmallVGGNet
-    from pyimagesearch.training import input_spec_for
+    from pyimagesearch.training.data import input_spec_for
 
     keras.utils.set_random_seed(0)
     model_path = save_keras(tmp_path / "vgg.keras", SmallVGGNet.build(32, 32, 3, 3), input_spec_for(32, 32))
@@ -59,7 +59,7 @@ def test_explain_writes_a_gradcam_overlay_beside_each_annotated_copy(tmp_path, i
 
 def test_explain_refuses_the_mlp_in_one_line(tmp_path, images):
     from pyimagesearch.nn import MLP
-    from pyimagesearch.training import input_spec_for
+    from pyimagesearch.training.data import input_spec_for
 
     model_path = save_keras(tmp_path / "mlp.keras", MLP.build(32 * 32 * 3, 3), input_spec_for(32, 32, flatten=True))
     result = run_script("predict.py", "--model", model_path, "--image", images, "--output", tmp_path / "o",

@@ -4,6 +4,7 @@ ConvNet) and the run's HTML report."""
 
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -90,41 +91,50 @@ def run_facts(run, class_names, source):
     return facts
 
 
-def explain_evaluation(model, images, labels, probs, class_names, input_spec, outputs, run,
-                       accuracy, paths=None, top_n=16, source=None, evaluated_on="test", views=None,
-                       views_note=""):
-    """After the classification report: print the most-confused pairs, draw
-    `outputs.top_losses` (the `top_n` worst images, with Grad-CAM heatmaps
-    for a ConvNet) and write `outputs.report`, the run's HTML page.
-    `accuracy` is the number the sidecar records (the page shows the same).
-    Returns the facts for the sidecar: the pairs and the accuracy's interval."""
+def mistakes(y_true, y_pred, class_names, evaluated_on="test"):
+    """The sidecar's facts about the mistakes, printed after the
+    classification report: the most-confused pairs, and the accuracy's 95%
+    bootstrap interval."""
     from ..evaluation.bootstrap import accuracy_interval
+
+    pairs = confused_pairs(y_true, y_pred, class_names)
+    accuracy, interval = accuracy_interval(y_true, y_pred)
+    if interval:
+        print(f"[INFO] {evaluated_on} accuracy {accuracy:.4f}, 95% bootstrap interval "
+              f"{interval[0]:.4f} to {interval[1]:.4f} ({len(y_true)} images)")
+    return {"most_confused": pairs, f"{evaluated_on}_accuracy_ci95": interval}
+
+
+def explain_run(model, images, labels, probs, class_names, input_spec, outputs, run, top_n=16,
+                paths=None, evaluated_on="test", views=None, views_note=""):
+    """Write `outputs.top_losses` (the `top_n` worst images, with Grad-CAM
+    heatmaps for a ConvNet; none for 0) and `outputs.report`, the run's HTML
+    page, from the sidecar's `run` section (which `mistakes` completed).
+    `images` are uint8 as the model saw them, `paths` their files."""
     from ..preprocessing.modelinput import to_model_input
     from .report import RunReport
 
-    y_pred = np.asarray(probs).argmax(axis=1)
-    pairs = confused_pairs(labels, y_pred, class_names)
-    _, interval = accuracy_interval(labels, y_pred)
+    start = time.perf_counter()
     tiles = []
+    name = run.get("architecture", "model")
     if top_n:
-        flat = input_spec.get("flatten")
-        explainer = None if flat else explainer_for(model)
+        explainer = None if input_spec.get("flatten") else explainer_for(model)
 
         def prepare(batch):
             return to_model_input(batch, scale=input_spec.get("scale", 1 / 255.0), mean=input_spec.get("mean"))
         tiles = top_loss_tiles(images, labels, probs, class_names, top_n, explainer, prepare, paths,
                                input_spec.get("resize", "simple"))
-        name = run.get("architecture", "model")
-        write_top_losses(outputs.top_losses, tiles, f"{name}: the {len(tiles)} {evaluated_on} images "
-                         "with the highest loss" + (" (right: Grad-CAM of the prediction)" if explainer else ""))
+        write_top_losses(outputs.top_losses, tiles, f"{name}: the {len(tiles)} {evaluated_on} images with "
+                         "the highest loss" + (" (right: Grad-CAM of the prediction)" if explainer else ""))
     arguments = run.get("arguments") or {}
-    source = source or arguments.get("dataset") or arguments.get("hdf5") or "?"
+    source = arguments.get("dataset") or arguments.get("hdf5") or "?"
     report = RunReport(
-        title=f"{run.get('architecture', 'model')}: {os.path.basename(outputs.model)}",
-        facts=run_facts(run, class_names, source), class_names=list(class_names), accuracy=accuracy,
-        interval=interval, evaluated_on=evaluated_on, images=len(labels),
-        classification_report=run.get("classification_report"), arguments=arguments, confused=pairs,
-        tiles=tiles, figures=[("loss and accuracy", outputs.plot), ("confusion matrix", outputs.confusion)],
-        views=views, views_note=views_note)
-    report.write(outputs.report)
-    return {"most_confused": pairs, f"{evaluated_on}_accuracy_ci95": interval}
+        title=f"{name}: {os.path.basename(outputs.model)}", facts=run_facts(run, class_names, source),
+        class_names=list(class_names), accuracy=run[f"{evaluated_on}_accuracy"],
+        interval=run.get(f"{evaluated_on}_accuracy_ci95"), evaluated_on=evaluated_on, images=len(labels),
+        classification_report=run.get("classification_report"), arguments=arguments,
+        confused=run.get("most_confused", []), tiles=tiles, views=views, views_note=views_note,
+        figures=[("loss and accuracy", outputs.plot), ("confusion matrix", outputs.confusion)])
+    size = report.write(outputs.report)
+    print(f"[INFO] {'top losses and ' if tiles else ''}HTML report ({size / 2**20:.1f} MiB) written in "
+          f"{time.perf_counter() - start:.1f}s")

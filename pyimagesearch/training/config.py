@@ -26,6 +26,8 @@ class RunConfig:
     label_smoothing: float = 0.0
     mixup: float = 0.0  # MixUp's alpha, 0 for off
     cutmix: float = 0.0  # CutMix's alpha, 0 for off
+    # Images in <model>_top_losses.png and the HTML report's gallery; 0 for none.
+    top_losses: int = 16
     # The script's arguments, recorded in the sidecar as they were given.
     arguments: dict = field(default_factory=dict)
 
