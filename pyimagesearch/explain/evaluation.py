@@ -5,6 +5,7 @@ ConvNet) and the run's HTML report."""
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -106,16 +107,17 @@ def mistakes(y_true, y_pred, class_names, evaluated_on="test"):
 
 
 def explain_run(model, images, labels, probs, class_names, input_spec, outputs, run, top_n=16,
-                paths=None, evaluated_on="test", views=None, views_note=""):
+                paths=None, evaluated_on="test", views=None, views_note="", tiles=()):
     """Write `outputs.top_losses` (the `top_n` worst images, with Grad-CAM
     heatmaps for a ConvNet; none for 0) and `outputs.report`, the run's HTML
     page, from the sidecar's `run` section (which `mistakes` completed).
-    `images` are uint8 as the model saw them, `paths` their files."""
+    `images` are uint8 as the model saw them, `paths` their files; `tiles`
+    are drawn instead when the caller made them (hdf5_top_loss_tiles)."""
     from ..preprocessing.modelinput import to_model_input
     from .report import RunReport
 
     start = time.perf_counter()
-    tiles = []
+    tiles = list(tiles)
     name = run.get("architecture", "model")
     if top_n:
         explainer = None if input_spec.get("flatten") else explainer_for(model)
@@ -124,8 +126,10 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
             return to_model_input(batch, scale=input_spec.get("scale", 1 / 255.0), mean=input_spec.get("mean"))
         tiles = top_loss_tiles(images, labels, probs, class_names, top_n, explainer, prepare, paths,
                                input_spec.get("resize", "simple"))
+    if tiles:
+        heat = any(tile.heatmap is not None for tile in tiles)
         write_top_losses(outputs.top_losses, tiles, f"{name}: the {len(tiles)} {evaluated_on} images with "
-                         "the highest loss" + (" (right: Grad-CAM of the prediction)" if explainer else ""))
+                         "the highest loss" + (" (right: Grad-CAM of the prediction)" if heat else ""))
     arguments = run.get("arguments") or {}
     source = arguments.get("dataset") or arguments.get("hdf5") or "?"
     report = RunReport(
@@ -138,3 +142,120 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
     size = report.write(outputs.report)
     print(f"[INFO] {'top losses and ' if tiles else ''}HTML report ({size / 2**20:.1f} MiB) written in "
           f"{time.perf_counter() - start:.1f}s")
+
+
+def hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer, prepare, data_key="images"):
+    """top_loss_tiles for images stored in an HDF5 file: only the rows
+    shown are read (in file order, as h5py requires), never the whole set."""
+    import h5py
+
+    order, _ = top_losses(probs, labels, top_n)
+    rows = np.sort(order)
+    with h5py.File(db_path, "r") as db:
+        images = db[data_key][rows] if len(rows) else np.empty((0,))
+    tiles = top_loss_tiles(images, np.asarray(labels)[rows], np.asarray(probs)[rows], class_names, top_n,
+                           explainer, prepare)
+    names = {f"#{i}": f"row {rows[i]}" for i in range(len(rows))}
+    for tile in tiles:
+        tile.name = names[tile.name]
+    return tiles
+
+
+def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16, evaluated_on="test"):
+    """The end of train_alexnet.py: the best model evaluated on one HDF5
+    file (one view per image, as crop_accuracy.py's single view), with its
+    classification report, confusion matrix, most-confused pairs,
+    top-losses gallery and HTML report; the sidecar is rewritten with the
+    results. Returns the updated run."""
+    import cv2
+
+    from ..evaluation.cropaccuracy import predict_views
+    from ..evaluation.cropaccuracy import prepare as prepare_view
+    from ..evaluation.reports import evaluate_predictions, save_confusion_matrix
+    from ..preprocessing import SimplePreprocessor
+    from ..utils.modelinfo import save_model_info
+
+    print(f"[INFO] evaluating the best model on {db_path} ({evaluated_on} split)...")
+    labels, probs, _ = predict_views(model, db_path, spec, ten_crop=False, progress=False)
+    y_pred = probs.argmax(axis=1)
+    report_text, report, accuracy = evaluate_predictions(labels, y_pred, class_names)
+    print(report_text)
+    print(f"[INFO] {evaluated_on} accuracy: {accuracy:.4f}")
+    run.update({f"{evaluated_on}_accuracy": accuracy, "evaluated_on": evaluated_on,
+                f"{evaluated_on}_images": len(labels), "classification_report": report,
+                **mistakes(labels, y_pred, class_names, evaluated_on)})
+    save_confusion_matrix(outputs.confusion, labels, y_pred, class_names,
+                          title=f"{run.get('architecture', 'model')}: {evaluated_on} accuracy {accuracy:.3f}")
+    save_model_info(outputs.model, class_names, spec, run)
+    resize = SimplePreprocessor(spec["width"], spec["height"], inter=cv2.INTER_AREA)
+    tiles = hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer_for(model) if top_n else None,
+                                lambda images: prepare_view(images, resize, spec))
+    explain_run(model, None, labels, probs, class_names, spec, outputs, run, 0, evaluated_on=evaluated_on,
+                tiles=tiles)
+    return run
+
+
+@dataclass
+class ReportPaths:
+    """The outputs explain_run writes for a script that trains nothing
+    (crop_accuracy.py, train_model.py): all named after `stem`."""
+    stem: str
+    model: str
+    plot: str = None
+
+    @property
+    def top_losses(self):
+        return self.stem + "_top_losses.png"
+
+    @property
+    def report(self):
+        return self.stem + "_report.html"
+
+    @property
+    def confusion(self):
+        return self.stem + "_confusion.png"
+
+
+def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, stem, top_n=16,
+                          arguments=None):
+    """crop_accuracy.py's report: single view against 10-crop with their
+    intervals, the 10-crop predictions' confusion matrix, most-confused
+    pairs and top losses (heatmaps from the single view). Adds the pairs
+    and intervals to `results`; returns the files written."""
+    import cv2
+
+    from ..evaluation.bootstrap import accuracy_interval
+    from ..evaluation.cropaccuracy import prepare as prepare_view
+    from ..evaluation.reports import save_confusion_matrix
+    from ..preprocessing import SimplePreprocessor
+    from ..utils.modelinfo import load_model_info
+
+    class_names = results["class_names"]
+    views = []
+    for name, label, probs in (("single_view", "single view", single), ("ten_crop", "10-crop", crops)):
+        accuracy, interval = accuracy_interval(labels, probs.argmax(axis=1))
+        results[name]["rank1_ci95"] = interval
+        views.append((label, accuracy, interval))
+    y_pred = crops.argmax(axis=1)
+    paths = ReportPaths(stem, results["model"])
+    training = load_model_info(results["model"]).get("run", {})
+    run = {"architecture": training.get("architecture", "model"), "arguments": arguments or {},
+           "test_images": len(labels), "test_accuracy": results["ten_crop"]["rank1"],
+           "classification_report": results["ten_crop"]["classification_report"],
+           **mistakes(labels, y_pred, class_names)}
+    results["ten_crop"]["most_confused"] = run["most_confused"]
+    save_confusion_matrix(paths.confusion, labels, y_pred, class_names,
+                          title=f"{run['architecture']}: 10-crop accuracy {run['test_accuracy']:.3f}")
+    resize = SimplePreprocessor(spec["width"], spec["height"], inter=cv2.INTER_AREA)
+    tiles = hdf5_top_loss_tiles(db_path, labels, crops, class_names, top_n,
+                                explainer_for(model) if top_n else None,
+                                lambda images: prepare_view(images, resize, spec))
+    gain, ci = results["rank1_gain"], results["rank1_gain_ci95"]
+    note = (f"10-crop minus single view: {gain * 100:+.2f} points" + (
+        f" (95% interval {ci[0] * 100:+.2f} to {ci[1] * 100:+.2f})" if ci else "")
+        + f"; 10-crop fixed {results['fixed_by_ten_crop']} images and broke {results['broken_by_ten_crop']}. "
+        "The accuracy above, the table and the gallery are 10-crop's.")
+    explain_run(model, None, labels, crops, class_names, spec, paths, run, 0, views=views, views_note=note,
+                tiles=tiles)
+    return [("confusion matrix", paths.confusion)] + (
+        [("top losses", paths.top_losses)] if tiles else []) + [("HTML report", paths.report)]
