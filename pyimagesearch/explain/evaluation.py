@@ -55,7 +55,9 @@ def top_loss_tiles(images, labels, probs, class_names, n=16, explainer=None, pre
     resizer = RESIZERS[resize](THUMBNAIL, THUMBNAIL)
     tiles = []
     for i, loss, heatmap in zip(order, losses, maps):
-        picture, name = images[i], f"#{i}"
+        # No array (a features file holds no pixels): grey unless the file can be read.
+        picture = images[i] if images is not None else np.full((THUMBNAIL, THUMBNAIL, 3), 200, np.uint8)
+        name = f"#{i}"
         if paths is not None:
             name = os.path.basename(paths[i])
             try:
@@ -81,6 +83,7 @@ def run_facts(run, class_names, source):
     facts = {"dataset": source, "classes": ", ".join(class_names)}
     for key, label in (("architecture", "model"), ("train_images", "training images"),
                        ("val_images", "validation images"), ("test_images", "test images"),
+                       ("train_rows", "training images"), ("test_rows", "test images"),
                        ("epochs_run", "epochs run"), ("best_epoch", "best epoch"),
                        ("train_seconds", "training time (s)"), ("distribution", "distribution"),
                        ("finished", "finished (UTC)")):
@@ -131,7 +134,7 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
         write_top_losses(outputs.top_losses, tiles, f"{name}: the {len(tiles)} {evaluated_on} images with "
                          "the highest loss" + (" (right: Grad-CAM of the prediction)" if heat else ""))
     arguments = run.get("arguments") or {}
-    source = arguments.get("dataset") or arguments.get("hdf5") or "?"
+    source = run.get("source") or arguments.get("dataset") or arguments.get("hdf5") or arguments.get("db") or "?"
     report = RunReport(
         title=f"{name}: {os.path.basename(outputs.model)}", facts=run_facts(run, class_names, source),
         class_names=list(class_names), accuracy=run[f"{evaluated_on}_accuracy"],
@@ -259,3 +262,19 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
                 tiles=tiles)
     return [("confusion matrix", paths.confusion)] + (
         [("top losses", paths.top_losses)] if tiles else []) + [("HTML report", paths.report)]
+
+
+def explain_transfer_run(probs, labels, paths, class_names, run, model_path, top_n=16):
+    """train_model.py's evaluation: the most-confused pairs (into `run`, the
+    sidecar's section), the top losses drawn from the image files the
+    features file names, and the HTML report. Returns the files written."""
+    run.update(mistakes(labels, np.asarray(probs).argmax(axis=1), class_names))
+    outputs = ReportPaths(os.path.splitext(model_path)[0], model_path)
+    from ..evaluation.reports import save_confusion_matrix
+
+    save_confusion_matrix(outputs.confusion, labels, np.asarray(probs).argmax(axis=1), class_names,
+                          title=f"{run.get('architecture', 'model')}: test accuracy {run['test_accuracy']:.3f}")
+    tiles = top_loss_tiles(None, labels, probs, class_names, top_n, paths=paths)
+    explain_run(None, None, labels, probs, class_names, {}, outputs, run, 0, tiles=tiles)
+    return [("confusion matrix", outputs.confusion)] + (
+        [("top losses", outputs.top_losses)] if tiles else []) + [("HTML report", outputs.report)]
