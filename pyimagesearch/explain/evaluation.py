@@ -11,6 +11,7 @@ import numpy as np
 
 from ..datasets import UnreadableImage, read_image
 from ..preprocessing import RESIZERS
+from ..training.outputs import OutputPaths
 from ..utils.errors import UserError
 from .gallery import Tile, save_gallery
 from .toplosses import format_confused, most_confused, top_losses
@@ -199,24 +200,15 @@ def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16,
 
 
 @dataclass
-class ReportPaths:
+class ReportPaths(OutputPaths):
     """The outputs explain_run writes for a script that trains nothing
-    (crop_accuracy.py, train_model.py): all named after `stem`."""
-    stem: str
-    model: str
-    plot: str = None
+    (crop_accuracy.py, train_model.py): OutputPaths' names, after `name`
+    instead of the model's stem (no labels or plot of their own)."""
+    name: str = None
 
     @property
-    def top_losses(self):
-        return self.stem + "_top_losses.png"
-
-    @property
-    def report(self):
-        return self.stem + "_report.html"
-
-    @property
-    def confusion(self):
-        return self.stem + "_confusion.png"
+    def stem(self):
+        return self.name
 
 
 def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, stem, top_n=16,
@@ -240,7 +232,7 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
         results[name]["rank1_ci95"] = interval
         views.append((label, accuracy, interval))
     y_pred = crops.argmax(axis=1)
-    paths = ReportPaths(stem, results["model"])
+    paths = ReportPaths(results["model"], None, None, stem)
     training = load_model_info(results["model"]).get("run", {})
     run = {"architecture": training.get("architecture", "model"), "arguments": arguments or {},
            "test_images": len(labels), "test_accuracy": results["ten_crop"]["rank1"],
@@ -269,7 +261,7 @@ def explain_transfer_run(probs, labels, paths, class_names, run, model_path, top
     sidecar's section), the top losses drawn from the image files the
     features file names, and the HTML report. Returns the files written."""
     run.update(mistakes(labels, np.asarray(probs).argmax(axis=1), class_names))
-    outputs = ReportPaths(os.path.splitext(model_path)[0], model_path)
+    outputs = ReportPaths(model_path, None, None, os.path.splitext(model_path)[0])
     from ..evaluation.reports import save_confusion_matrix
 
     save_confusion_matrix(outputs.confusion, labels, np.asarray(probs).argmax(axis=1), class_names,
