@@ -265,7 +265,7 @@ def explain_transfer_run(probs, labels, paths, class_names, run, model_path, top
     from ..evaluation.reports import save_confusion_matrix
 
     save_confusion_matrix(outputs.confusion, labels, np.asarray(probs).argmax(axis=1), class_names,
-                          title=f"{run.get('architecture', 'model')}: test accuracy {run['test_accuracy']:.3f}")
+                          title=f"test accuracy {run['test_accuracy']:.3f}")
     tiles = top_loss_tiles(None, labels, probs, class_names, top_n, paths=paths)
     explain_run(None, None, labels, probs, class_names, {}, outputs, run, 0, tiles=tiles)
     return [("confusion matrix", outputs.confusion)] + (

@@ -47,7 +47,8 @@ class RunReport:
             parts.append(self._per_class())
         figures = [(caption, p) for caption, p in self.figures if p and os.path.isfile(p)]
         if figures:
-            parts.append(_section("Curves and confusion matrix", "".join(
+            heading = "Curves and confusion matrix" if len(figures) > 1 else figures[0][0].capitalize()
+            parts.append(_section(heading, "".join(
                 f'<figure><img src="{_png_uri(p)}" alt="{_e(caption)}"><figcaption>{_e(caption)}'
                 "</figcaption></figure>" for caption, p in figures)))
         parts.append(self._confused())
