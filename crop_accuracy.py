@@ -33,7 +33,9 @@ def parse_args(argv):
     parser.add_argument("-m", "--model", default="output/alexnet.keras",
                         help="trained .keras model with its sidecar (default: %(default)s)")
     parser.add_argument("-o", "--output", default=None,
-                        help="results JSON (default: <model>_crop_accuracy.json)")
+                        help="results JSON (default: <model>_crop_accuracy.json); its confusion "
+                             "matrix, top losses and HTML report go beside it, named after it")
+    cli.add_top_losses_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -92,8 +94,13 @@ def main(argv=None):
           f"(rank-1, {len(labels)} images{interval})")
     print(f"[INFO] 10-crop put {comparison['fixed']} images right that the single view got wrong, "
           f"and {comparison['broken']} wrong that it got right")
+    from pyimagesearch.explain.evaluation import explain_crop_accuracy
+    written = explain_crop_accuracy(model, db_path, spec, results, labels, single, crops,
+                                    os.path.splitext(output)[0], args.top_losses, vars(args))
     write_json(output, results)
-    print(f"[INFO] wrote {output}")
+    print("[INFO] wrote:")
+    for label, path in [("results", output), *written]:
+        print(f"  {label:17s}{path}")
     report_replaced(replaced)
 
 

@@ -33,6 +33,15 @@ def parse_args(argv):
     out.add_argument("--csv", default=None, help="also write the predictions to this CSV file")
     out.add_argument("--show", action="store_true",
                      help="show each annotated image in a window (only when a display exists)")
+    explain = parser.add_argument_group("explanations")
+    explain.add_argument("--explain", action="store_true",
+                         help="also write <output>/<image>_gradcam.jpg: the Grad-CAM heatmap of the "
+                              "predicted class over each image (a .skops model: its class activation "
+                              "map, <image>_cam.jpg); ConvNets only")
+    explain.add_argument("--explain-class", default=None, metavar="NAME",
+                         help="draw the heatmap of this class instead of the predicted one")
+    explain.add_argument("--explain-layer", default=None, metavar="NAME",
+                         help="the layer Grad-CAM explains (default: the last convolutional layer)")
     legacy = parser.add_argument_group("tutorial flags (override the sidecar)")
     legacy.add_argument("-l", "--label-bin", default=None, help="JSON list of class names")
     legacy.add_argument("-w", "--width", type=int, default=None)
@@ -47,7 +56,9 @@ def main(argv=None):
     if args.top_k < 1 or args.batch_size < 1:
         raise UserError("--top-k and --batch-size must be at least 1")
     from pyimagesearch.utils.atomic import check_output_file, ensure_writable_folder, report_replaced
-    if not args.no_annotate:
+    if (args.explain_class or args.explain_layer) and not args.explain:
+        raise UserError("--explain-class and --explain-layer go with --explain")
+    if not args.no_annotate or args.explain:
         ensure_writable_folder(args.output, "--output")
     if args.csv:
         check_output_file(args.csv, "--csv")
@@ -69,6 +80,10 @@ def main(argv=None):
         model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
                                                    args.height, flatten)
         results = predict_paths(model, spec, paths, batch_size=args.batch_size)
+    if args.explain:
+        from pyimagesearch.explain.predict import explained_results
+        results = explained_results(args, paths, class_names, *(
+            (classifier, extractor) if args.model.endswith(".skops") else (model, spec)))
     show = args.show and bool(os.environ.get("DISPLAY") or sys.platform in ("darwin", "win32"))
     if args.show and not show:
         print("[NOTE] --show ignored: no display available", file=sys.stderr)
@@ -76,6 +91,7 @@ def main(argv=None):
                                    output=None if args.no_annotate else args.output,
                                    csv_path=args.csv, show=show)
     where = [] if args.no_annotate else [f"annotated images in {args.output}/"]
+    where += [f"heatmaps in {args.output}/"] if args.explain else []
     where += [f"CSV in {args.csv}"] if args.csv else []
     print(f"[INFO] classified {classified} of {len(paths)} images"
           + (f"; {', '.join(where)}" if where else ""), file=sys.stderr)

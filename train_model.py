@@ -36,6 +36,7 @@ def parse_args(argv):
     out = parser.add_argument_group("output")
     out.add_argument("-m", "--model", default="output/animals_lr.skops",
                      help="classifier to write (.skops); its sidecar goes beside it (default: %(default)s)")
+    cli.add_top_losses_argument(out)
     return parser.parse_args(argv)
 
 
@@ -98,9 +99,15 @@ def main(argv=None):
                            for j, p in enumerate(y_pred) if p != labels[i + j]],
            "tune_seconds": round(seconds, 1),
            **run_stamp(**{"scikit-learn": sklearn.__version__, "skops": skops.__version__})}
+    run["architecture"] = f"{spec['backbone']} + logistic regression"
+    from pyimagesearch.explain.evaluation import explain_transfer_run
+    written = explain_transfer_run(search.predict_proba(features[i:]), labels[i:], paths[i:], class_names,
+                                   run, args.model, args.top_losses)
     save_classifier(args.model, search.best_estimator_)
     save_model_info(args.model, class_names, spec, run)
-    print(f"[INFO] wrote {args.model} and {sidecar_path(args.model)}")
+    print("[INFO] wrote:")
+    for label, path in [("classifier", args.model), ("sidecar", sidecar_path(args.model)), *written]:
+        print(f"  {label:17s}{path}")
     report_replaced(replaced)
 
 

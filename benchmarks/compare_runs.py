@@ -18,11 +18,11 @@ import os
 import sys
 
 import numpy as np
-import scipy.stats
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pyimagesearch.datasets.folder import find_dataset
+from pyimagesearch.evaluation.bootstrap import mean_interval
 from pyimagesearch.evaluation.cropaccuracy import compare_views
 
 
@@ -64,13 +64,11 @@ def main():
     splits = {}
     results = [(path, *test_probabilities(path, args.dataset, splits)) for path in args.models]
     base_path, base_probs, base_labels = results[0]
-    rng = np.random.default_rng(0)
     print(f"\n{'model':40s} accuracy  95% interval    vs first   95% interval    fixed/broken")
     for path, probs, labels in results:
         correct = (probs.argmax(axis=1) == labels).astype(np.int8)
-        ci = scipy.stats.bootstrap((correct,), np.mean, method="percentile",
-                                   rng=rng).confidence_interval
-        line = f"{path:40s} {correct.mean():.4f}  {ci.low:.3f} to {ci.high:.3f}"
+        low, high = mean_interval(correct)  # the interval the run's HTML report shows
+        line = f"{path:40s} {correct.mean():.4f}  {low:.3f} to {high:.3f}"
         if path != base_path and np.array_equal(labels, base_labels):
             diff = compare_views(labels, base_probs, probs)
             low, high = diff["ci95"]

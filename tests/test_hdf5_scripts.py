@@ -139,6 +139,13 @@ def test_alexnet_end_to_end(tmp_path):
     history = json.loads((tmp_path / "model" / "alexnet_history.json").read_text())
     assert len(history["val_loss"]) == 2
     assert not (tmp_path / "model" / "alexnet_backup").exists()
+    # The best model is evaluated on test.hdf5, with the report of every evaluation.
+    assert f"evaluating the best model on {out / 'test.hdf5'} (test split)" in trained.stdout
+    run = info["run"]
+    assert run["evaluated_on"] == "test" and run["test_images"] == 6 and 0 <= run["test_accuracy"] <= 1
+    assert sum(p["count"] for p in run["most_confused"]) == round((1 - run["test_accuracy"]) * 6)
+    for name in ("alexnet_top_losses.png", "alexnet_report.html", "alexnet_confusion.png"):
+        assert name in trained.stdout and (tmp_path / "model" / name).stat().st_size > 0
 
     evaluated = run_script("crop_accuracy.py", "--hdf5", out, "--model", model)
     assert evaluated.returncode == 0, evaluated.stderr
@@ -151,6 +158,10 @@ def test_alexnet_end_to_end(tmp_path):
     assert low <= gain <= high
     assert gain == pytest.approx(results["ten_crop"]["rank1"] - results["single_view"]["rank1"])
     assert gain == pytest.approx((results["fixed_by_ten_crop"] - results["broken_by_ten_crop"]) / 6)
+    assert "most_confused" in results["ten_crop"] and len(results["single_view"]["rank1_ci95"]) == 2
+    page = (tmp_path / "model" / "alexnet_crop_accuracy_report.html").read_text()
+    assert "Single view against 10-crop" in page and "10-crop minus single view" in page
+    assert (tmp_path / "model" / "alexnet_crop_accuracy_top_losses.png").exists()
 
     image = next((dataset / "red").iterdir())
     predicted = run_script("predict.py", "--model", model, "--image", image, "--no-annotate")

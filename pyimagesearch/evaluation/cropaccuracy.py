@@ -4,12 +4,12 @@ the four corner and center crops and their mirrors, averaged)."""
 
 import cv2
 import numpy as np
-import scipy.stats
 from tqdm import tqdm
 
 from ..io import HDF5DatasetGenerator
 from ..preprocessing import CropPreprocessor, SimplePreprocessor
 from ..preprocessing.modelinput import to_model_input
+from .bootstrap import mean_interval
 
 
 def prepare(images, preprocessor, spec):
@@ -68,10 +68,5 @@ def compare_views(labels, single, crops, seed=0):
     labels = np.asarray(labels)
     diff = ((np.asarray(crops).argmax(axis=1) == labels).astype(np.int8)
             - (np.asarray(single).argmax(axis=1) == labels))  # +1 fixed, -1 broken
-    ci95 = None
-    if len(diff) >= 2:
-        interval = scipy.stats.bootstrap((diff,), np.mean, method="percentile",
-                                         rng=np.random.default_rng(seed)).confidence_interval
-        ci95 = [float(interval.low), float(interval.high)]
-    return {"gain": float(diff.mean()) if len(diff) else 0.0, "ci95": ci95,
+    return {"gain": float(diff.mean()) if len(diff) else 0.0, "ci95": mean_interval(diff, seed),
             "fixed": int((diff == 1).sum()), "broken": int((diff == -1).sum())}

@@ -32,6 +32,8 @@ class RunConfig:
     class_weight: str = "none"
     # Keras dtype policy to train under, or "auto" (see precision.py); saved models are float32.
     precision: str = "float32"
+    # Images in <model>_top_losses.png and the HTML report's gallery; 0 for none.
+    top_losses: int = 16
     # The script's arguments, recorded in the sidecar as they were given.
     arguments: dict = field(default_factory=dict)
 

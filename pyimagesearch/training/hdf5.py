@@ -106,6 +106,22 @@ def hdf5_sequence(dist: Distribution, path, batch_size, **kwargs):
     return seq
 
 
+def evaluate_best_model(outputs, train, val, input_spec, class_names, run, config):
+    """Evaluate the saved best model on test.hdf5 beside the training file
+    or, when build_hdf5.py made none, on the validation file (and say so)."""
+    from ..explain.evaluation import evaluate_hdf5_run
+
+    test_path = os.path.join(os.path.dirname(train.source.db.filename), "test.hdf5")
+    if os.path.exists(test_path):
+        db_path, split = test_path, "test"
+    else:
+        db_path, split = val.source.db.filename, "val"
+        print(f"[NOTE] no {test_path}: evaluating on the validation file, which also chose the best "
+              "epoch, so its accuracy is optimistic")
+    model = keras.models.load_model(outputs.model, compile=False, safe_mode=True)
+    return evaluate_hdf5_run(model, db_path, input_spec, class_names, outputs, run, config.top_losses, split)
+
+
 def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outputs, input_spec,
                   class_names, config, dist=None, workers=2):
     """Compile and train with the callbacks of a long run; write the best
@@ -197,7 +213,8 @@ def fit_from_hdf5(model, train: HDF5Sequence, val: HDF5Sequence, optimizer, outp
         if dist.chief:
             print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; best epoch {best_epoch} "
                   f"(val_loss {checkpoint.best:.4f}) saved as {outputs.model}")
-            outputs.print_written(confusion=False)
+            run = evaluate_best_model(outputs, train, val, input_spec, class_names, run, config)
+            outputs.print_written()
         else:
             print(f"[INFO] trained to epoch {epochs_run} in {seconds:.0f}s; the chief writes the "
                   "outputs")

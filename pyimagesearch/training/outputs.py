@@ -58,6 +58,14 @@ class OutputPaths:
     def confusion(self):
         return self.stem + "_confusion.png"
 
+    @property
+    def top_losses(self):
+        return self.stem + "_top_losses.png"
+
+    @property
+    def report(self):
+        return self.stem + "_report.html"
+
     @classmethod
     def from_args(cls, model, labels=None, plot=None):
         """The outputs for a trainer's --model, --label-bin and --plot, the
@@ -78,13 +86,15 @@ class OutputPaths:
         """Every output of a run, as (what it is, path)."""
         return [("model", self.model), ("sidecar", self.sidecar), ("labels", self.labels),
                 ("plot", self.plot), ("history CSV", self.history_csv),
-                ("history JSON", self.history_json), ("confusion matrix", self.confusion)]
+                ("history JSON", self.history_json), ("confusion matrix", self.confusion),
+                ("top losses", self.top_losses), ("HTML report", self.report)]
 
     def print_written(self, confusion=True):
-        """List every output of the run (the confusion matrix only if made)."""
+        """List every output of the run (the confusion matrix only if made,
+        the top losses unless --top-losses 0 left them out)."""
         print("[INFO] wrote:")
         for label, path in self.files():
-            if confusion or path != self.confusion:
+            if (confusion or path != self.confusion) and (path != self.top_losses or os.path.exists(path)):
                 print(f"  {label:17s}{path}")
 
     def check_writable(self):

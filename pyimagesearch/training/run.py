@@ -22,6 +22,7 @@ from ..callbacks import TrainingMonitor
 from ..callbacks.interrupt import interrupt_between_batches
 from ..datasets.classweights import weights_for_run
 from ..evaluation.reports import evaluate_predictions, headline_metrics, save_confusion_matrix
+from ..explain.evaluation import explain_run, mistakes
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
 from ..utils.modelinfo import run_stamp, save_model_info
@@ -214,6 +215,7 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
         **headline,
         "test_mirror_average": mirror_average,
         "classification_report": report,
+        **mistakes(split.y_test, y_pred, split.class_names),
         **run_stamp(tensorflow=tf.__version__, keras=keras.__version__),
     })
     name = run["architecture"]
@@ -227,6 +229,8 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
     write_json(written.labels, split.class_names)
     save_model_info(written.model, split.class_names, input_spec, run)
     if chief:
+        explain_run(model, split.x_test, split.y_test, probs, split.class_names, input_spec, written,
+                    run, config.top_losses, paths=split.test_paths)
         if replaced:
             print(f"[NOTE] replaced the previous {', '.join(replaced)}")
         outputs.print_written()

@@ -127,7 +127,26 @@ def add_output_arguments(parser, name):
                      help="class names as JSON (default: <model>_labels.json)")
     out.add_argument("-p", "--plot", default=None,
                      help="loss/accuracy plot PNG, rewritten every epoch (default: <model>_plot.png)")
+    add_top_losses_argument(out)
     return out
+
+
+def add_top_losses_argument(group):
+    """--top-losses: the gallery of <model>_top_losses.png and of the HTML report."""
+    group.add_argument("--top-losses", type=_count, default=16, metavar="N",
+                       help="draw the N test images with the highest loss, with Grad-CAM heatmaps for "
+                            "ConvNets, in <model>_top_losses.png and <model>_report.html; 0 for none "
+                            "(default: %(default)s)")
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of images, 0 or more; got {text!r}")
+    return value
 
 
 def check_positive(args, *names):
