@@ -56,6 +56,8 @@ def main(argv=None):
         raise UserError("--verify-images and --calibration-images must be at least 1")
     if args.int8 and not {"onnx", "litert"} & set(args.formats):
         raise UserError("--int8 applies to --format onnx and litert only")
+    if not os.path.isfile(args.model):
+        raise UserError(f"{args.model}: model file not found; train one first (e.g. python train_vgg.py)")
     if args.calibrate and not os.path.isdir(args.calibrate):
         raise UserError(f"{args.calibrate}: calibration folder not found; pass a folder of images to "
                         "--calibrate")
@@ -64,6 +66,12 @@ def main(argv=None):
     from pyimagesearch.utils.modelinfo import sidecar_path
 
     check_packages(args.formats)
+    if args.int8 and not args.calibrate:
+        from pyimagesearch.export.splits import has_training_images, no_calibration_images
+        from pyimagesearch.utils.modelinfo import load_model_info
+
+        if not has_training_images(load_model_info(args.model)):
+            raise no_calibration_images()
     planned = [path for _, _, path in planned_outputs(args.model, args.formats, args.int8)]
     for path in planned:
         check_output_file(path, "--model's folder")

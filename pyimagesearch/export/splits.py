@@ -12,6 +12,11 @@ import numpy as np
 from ..utils.errors import UserError
 
 
+def no_calibration_images():
+    return UserError("--int8 needs calibration images, and the run's training images are not at "
+                     "hand; pass --calibrate DIR (a folder of typical images)")
+
+
 @dataclass
 class RunSplit:
     dataset: str
@@ -26,6 +31,14 @@ def run_dataset(info):
     run = info.get("run") or {}
     folder = (run.get("arguments") or {}).get("dataset") or run.get("source")
     return folder if folder and os.path.isdir(folder) else None
+
+
+def has_training_images(info):
+    """Whether run_split can find the run's images (checked before TensorFlow loads)."""
+    run = info.get("run") or {}
+    if run.get("features_file"):
+        return os.path.isfile(run["features_file"])
+    return run_dataset(info) is not None and "size" in (run.get("arguments") or {})
 
 
 def run_split(info, class_names):
@@ -82,6 +95,5 @@ def calibration_paths(calibrate, split, count):
 
         return sample(expand_image_args([calibrate]), count), calibrate
     if split is None:
-        raise UserError("--int8 needs calibration images, and the run's training images are not "
-                        "at hand; pass --calibrate DIR (a folder of typical images)")
+        raise no_calibration_images()
     return sample(split.train_paths, count), f"training split of {split.dataset}"
