@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from ..utils.errors import UserError, first_line
-from .runtimes import check_model_file, missing_runtime
+from .runtimes import check_model_file, check_one_input_output, missing_runtime
 
 
 class LiteRTModel:
@@ -27,9 +27,7 @@ class LiteRTModel:
             raise UserError(f"{path}: not a LiteRT model the interpreter can open ({first_line(exc)})",
                             1) from None
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise UserError(f"{path}: expected a classifier with one input and one output, found "
-                            f"{len(inputs)} and {len(outputs)}", 1)
+        check_one_input_output(path, inputs, outputs)
         if inputs[0]["dtype"] != np.float32 or outputs[0]["dtype"] != np.float32:
             raise UserError(f"{path}: takes {inputs[0]['dtype'].__name__} input; only models with "
                             "float32 input and output (as export.py writes, int8 ones too) are "

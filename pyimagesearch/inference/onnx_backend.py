@@ -3,7 +3,7 @@
 import os
 
 from ..utils.errors import UserError, first_line
-from .runtimes import check_model_file, missing_runtime
+from .runtimes import check_model_file, check_one_input_output, missing_runtime
 
 
 class OnnxModel:
@@ -26,9 +26,7 @@ class OnnxModel:
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
             raise UserError(f"{path}: not an ONNX model onnxruntime can open ({first_line(exc)})", 1) from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise UserError(f"{path}: expected a classifier with one input and one output, found "
-                            f"{len(inputs)} and {len(outputs)}", 1)
+        check_one_input_output(path, inputs, outputs)
         self.input_name = inputs[0].name
         self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
         self.output_shape = tuple(d if isinstance(d, int) else None for d in outputs[0].shape)

@@ -85,6 +85,12 @@ def check_model_file(path, kind):
         raise UserError(f"{path}: is a folder; pass the exported model file")
 
 
+def check_one_input_output(path, inputs, outputs):
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise UserError(f"{path}: expected a classifier with one input and one output, found "
+                        f"{len(inputs)} and {len(outputs)}", 1)
+
+
 def missing_runtime(path, package):
     return UserError(f"{path}: running this model needs the {package} package, which is not "
                      f"installed; pip install -r {REQUIREMENTS_FILE}", 1)
