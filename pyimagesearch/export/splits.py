@@ -50,7 +50,7 @@ def run_split(info, class_names):
     if dataset is None or "size" not in args:
         return None
     from ..datasets.folder import find_dataset
-    from ..training import load_split
+    from ..training.data import load_split
 
     paths, labels = find_dataset(dataset, label_from=args.get("labels", "folder"), seed=args.get("seed", 42))
     # Decoding the dataset again finds the same readable images, so the
