@@ -63,9 +63,11 @@ def main(argv=None):
     from pyimagesearch.inference.outputs import write_predictions
     paths = expand_image_args(args.image)
     if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
+        from pyimagesearch.inference.runtimes import require_tensorflow
         from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model
         from pyimagesearch.transfer.predict import predict_paths as predict_transfer
         check_no_input_flags(args)
+        require_tensorflow(args.model)
         classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
         results = predict_transfer(classifier, extractor, paths)
     else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow

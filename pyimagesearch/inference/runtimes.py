@@ -3,6 +3,7 @@
 runtime offers input_shape, output_shape and predict_on_batch, so the rest of
 predict.py does not care which one it got."""
 
+import importlib.util
 import os
 
 from ..utils.errors import UserError
@@ -24,9 +25,19 @@ def load_model(path):
         from .litert_backend import LiteRTModel
 
         return LiteRTModel(path)
+    require_tensorflow(path)
     from .keras_backend import load_keras_model
 
     return load_keras_model(path)
+
+
+def require_tensorflow(path):
+    """A .keras or .skops model needs the full stack; say so in one line on a
+    machine set up with requirements-predict.txt only."""
+    if any(importlib.util.find_spec(m) is None for m in ("tensorflow", "keras")):
+        raise UserError(f"{path}: running this model needs TensorFlow and Keras, which are not "
+                        "installed; pip install -r requirements.txt, or export it with export.py "
+                        f"and run the .onnx or .tflite file (needs only {REQUIREMENTS_FILE})", 1)
 
 
 def load_classifier(model_path, label_bin=None, width=None, height=None, flatten=None):
