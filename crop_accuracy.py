@@ -55,7 +55,7 @@ def main(argv=None):
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     from pyimagesearch.evaluation.cropaccuracy import compare_views, predict_views
     from pyimagesearch.evaluation.reports import evaluate_predictions
-    from pyimagesearch.inference import load_classifier
+    from pyimagesearch.inference.runtimes import load_classifier
     from pyimagesearch.utils.ranked import rank5_accuracy
 
     model, class_names, spec = load_classifier(args.model)

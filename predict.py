@@ -8,6 +8,10 @@ go to --output, and --csv also writes the table to a file.
 
     python predict.py --model output/smallvggnet.keras --image images/cat.jpg
     python predict.py --model output/smallvggnet.keras --image images/ --top-k 2 --csv output/predictions.csv
+    python predict.py --model output/smallvggnet.onnx --image images/
+
+Exported models (.onnx, .tflite from export.py) need only the packages in
+requirements-predict.txt: TensorFlow is never imported for them.
 """
 import argparse
 import os
@@ -23,7 +27,8 @@ def parse_args(argv):
     parser.add_argument("-i", "--image", nargs="+", required=True,
                         help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", default="output/smallvggnet.keras",
-                        help="trained .keras model with its sidecar beside it (default: %(default)s)")
+                        help="trained .keras or .skops model, or an export of one (.onnx, .tflite), with "
+                             "its sidecar beside it (default: %(default)s)")
     parser.add_argument("--top-k", type=int, default=1, help="labels to print per image (default: 1)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
     out = parser.add_argument_group("output")
@@ -63,24 +68,33 @@ def main(argv=None):
     if args.csv:
         check_output_file(args.csv, "--csv")
     replaced = [args.csv] if args.csv and os.path.exists(args.csv) else []
-    # TensorFlow takes seconds to import, so it comes after the cheap checks.
-    from pyimagesearch.inference import expand_image_args, write_predictions
+    # TensorFlow takes seconds to import, so it comes after the cheap checks
+    # (and only for .keras and .skops models: exports run without it).
+    from pyimagesearch.inference.inputs import expand_image_args, predict_paths
+    from pyimagesearch.inference.outputs import write_predictions
     paths = expand_image_args(args.image)
     if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
-        from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model, predict_paths
+        from pyimagesearch.inference.runtimes import require_tensorflow
+        from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model
+        from pyimagesearch.transfer.predict import predict_paths as predict_transfer
         check_no_input_flags(args)
+        require_tensorflow(args.model)
         classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
-        results = predict_paths(classifier, extractor, paths)
-    else:
-        from pyimagesearch.inference import load_classifier, predict_paths
+        results = predict_transfer(classifier, extractor, paths)
+    else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
+        from pyimagesearch.inference.runtimes import load_classifier
         from pyimagesearch.training.outputs import keras3_names
         # The tutorial's --model x.model --label-bin x_lb.pickle: the files its trainer wrote.
-        args.model, args.label_bin = keras3_names(args.model, args.label_bin, reading=True, stream=sys.stderr)
+        args.model, args.label_bin = keras3_names(args.model, args.label_bin, reading=True,
+                                                  stream=sys.stderr)
         flatten = None if args.flatten is None else bool(args.flatten)
         model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
                                                    args.height, flatten)
         results = predict_paths(model, spec, paths, batch_size=args.batch_size)
     if args.explain:
+        if not args.model.endswith((".keras", ".skops")):
+            raise UserError(f"{args.model}: --explain needs the trained .keras or .skops model; an "
+                            "export keeps no gradients to draw heatmaps from")
         from pyimagesearch.explain.predict import explained_results
         results = explained_results(args, paths, class_names, *(
             (classifier, extractor) if args.model.endswith(".skops") else (model, spec)))

@@ -63,7 +63,9 @@ def main():
     from pyimagesearch.evaluation.reports import evaluate_predictions, save_confusion_matrix
     from pyimagesearch.explain.evaluation import explain_run, mistakes
     from pyimagesearch.explain.predict import explain_paths, keras_explainer
-    from pyimagesearch.inference import load_classifier, predict_paths, write_predictions
+    from pyimagesearch.inference.inputs import predict_paths
+    from pyimagesearch.inference.outputs import write_predictions
+    from pyimagesearch.inference.runtimes import load_classifier
     from pyimagesearch.training.data import load_split, predict_test
     from pyimagesearch.training.outputs import OutputPaths
     from pyimagesearch.utils.modelinfo import save_model_info

@@ -33,7 +33,7 @@ def main():
     args = parser.parse_args()
 
     from pyimagesearch.evaluation.cropaccuracy import predict_views
-    from pyimagesearch.inference import load_classifier
+    from pyimagesearch.inference.runtimes import load_classifier
 
     model, _, spec = load_classifier(args.model)
     db_path = hdf5_file(args.hdf5, args.split)

@@ -26,7 +26,8 @@ def save_keras(path, model, spec):
 def test_explain_writes_a_gradcam_overlay_beside_each_annotated_copy(tmp_path, images):
     import keras
 
-    from pyimagesearch.inference import load_classifier, predict_paths
+    from pyimagesearch.inference.inputs import predict_paths
+    from pyimagesearch.inference.runtimes import load_classifier
     from pyimagesearch.nn.conv import SmallVGGNet
     from pyimagesearch.training.data import input_spec_for
 

@@ -9,7 +9,8 @@ import os
 import cv2
 
 from ..datasets import SimpleDatasetLoader, UnreadableImage, read_image
-from ..inference import annotate, in_path_order
+from ..inference.inputs import in_path_order
+from ..inference.outputs import annotate
 from ..preprocessing import RESIZERS
 from ..preprocessing.modelinput import to_model_input
 from ..utils.atomic import atomic_path

@@ -9,7 +9,7 @@ import socket
 import sys
 from dataclasses import dataclass
 
-from ..utils.errors import UserError
+from ..utils.errors import UserError, first_line
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,3 @@ def preprocess_function(name):
 
 def describe(name, size, alpha=None):
     return f"{name} {size}x{size}" + (f" alpha {alpha:g}" if alpha is not None else "")
-
-
-def first_line(exc):
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]

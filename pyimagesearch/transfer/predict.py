@@ -54,7 +54,7 @@ def load_transfer_model(model_path, batch_size=32, workers=None):
 
 def predict_paths(classifier, extractor, paths):
     """Yield (path, probabilities or None, skip reason or None), in order."""
-    from ..inference import in_path_order
+    from ..inference.inputs import in_path_order
 
     for chunk, kept, features, skipped in extractor.extract(paths):
         yield from in_path_order(chunk, classifier.predict_proba(features) if kept else (), skipped)

@@ -2,6 +2,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import sys
 
 from .errors import UserError
@@ -14,7 +15,8 @@ def atomic_path(path):
     A crash or Ctrl-C inside the block deletes the temporary file, so the
     final name only ever holds a complete file (os.replace is atomic on one
     file system). The extension is kept because Keras and matplotlib choose
-    the format from it.
+    the format from it. The temporary may be made a folder (a SavedModel):
+    an earlier folder at `path` is then replaced by it.
     """
     path = os.fspath(path)
     directory, prefix, ext = _temporary_name(path)
@@ -22,9 +24,13 @@ def atomic_path(path):
     tmp = os.path.join(directory, f"{prefix}{os.getpid()}{ext}")
     try:
         yield tmp
+        if os.path.isdir(tmp) and os.path.isdir(path):
+            shutil.rmtree(path)  # os.replace cannot replace a folder that is not empty
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp)
+        elif os.path.exists(tmp):
             os.remove(tmp)
 
 

@@ -15,6 +15,13 @@ class UserError(Exception):
         self.exit_code = exit_code
 
 
+def first_line(exc):
+    """The first line of an exception's message (or its type's name), short
+    enough to quote in a UserError."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
 def run_cli(main, argv=None):
     """Call `main(argv)` and turn user errors into one line on stderr plus an
     exit code; return the code for sys.exit (an interrupted run exits 130

@@ -13,8 +13,14 @@ from .errors import UserError
 FORMAT = "pyimagesearch-model/1"
 
 
+# Exports of one model share its stem (smallvggnet.onnx, smallvggnet.tflite),
+# so their sidecars keep the extension: smallvggnet.onnx.json.
+EXPORT_EXTENSIONS = (".onnx", ".tflite")
+
+
 def sidecar_path(model_path):
-    return os.path.splitext(os.fspath(model_path))[0] + ".json"
+    stem, ext = os.path.splitext(os.fspath(model_path))
+    return stem + ext + ".json" if ext.lower() in EXPORT_EXTENSIONS else stem + ".json"
 
 
 def save_model_info(model_path, class_names, input_spec, run=None):

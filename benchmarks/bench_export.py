@@ -1,0 +1,157 @@
+"""What export.py buys: a model's .keras (or .skops) original against its
+.onnx and .tflite exports (and the _int8 ones, when present), in one run.
+
+1. One image in a fresh process (`predict.py --no-annotate`, as a user runs
+   it): wall time and peak resident memory of the child, alternating the
+   formats, --repeats times; median and best.
+2. Throughput: --images images of --dataset decoded and prepared once, then
+   classified in batches of --batch-size by each runtime in this process,
+   alternating, --repeats times (model time only: decoding is shared).
+3. Agreement on the run's own test split: top-1 agreement with the original,
+   test accuracy, largest probability difference, file size.
+
+    python benchmarks/bench_export.py --model output/smallvggnet.keras --dataset ../shared/data/animals \
+        --image ../shared/data/images/cat.jpg
+
+Export first: python export.py --model output/smallvggnet.keras --format onnx litert --int8
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def variants(model):
+    """(label, path) of the original and every export of it that exists."""
+    stem = os.path.splitext(model)[0]
+    found = [("original", model)]
+    for suffix, label in ((".onnx", "onnx"), (".tflite", "tflite"), ("_int8.onnx", "onnx int8"),
+                          ("_int8.tflite", "tflite int8")):
+        if os.path.exists(stem + suffix):
+            found.append((label, stem + suffix))
+    return found
+
+
+def fresh_process(path, image):
+    """(wall seconds, peak RSS MiB) of predict.py classifying one image."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "predict.py"), "--model", path, "--image",
+                             image, "--no-annotate"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"predict.py failed on {path}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def summary(values):
+    return statistics.median(values), min(values)
+
+
+def bench_fresh(found, image, repeats):
+    results = {label: [] for label, _ in found}
+    for _ in range(repeats):
+        for label, path in found:
+            results[label].append(fresh_process(path, image))
+    print(f"\n## One image in a fresh process (predict.py, {repeats} alternating runs; median, best)\n")
+    print("| model | wall s | wall vs original | peak RSS MiB | RSS vs original |\n| --- | --- | --- | --- | --- |")
+    base_wall = statistics.median(w for w, _ in results["original"])
+    base_rss = statistics.median(r for _, r in results["original"])
+    for label, runs in results.items():
+        (wall, best), (rss, _) = summary([w for w, _ in runs]), summary([r for _, r in runs])
+        print(f"| {label} | {wall:.2f} (best {best:.2f}) | {wall / base_wall:.0%} | {rss:.0f} | "
+              f"{rss / base_rss:.0%} |")
+
+
+def open_runtimes(found):
+    from pyimagesearch.export.source import load_source
+    from pyimagesearch.inference.runtimes import load_classifier
+
+    source = load_source(found[0][1])
+    runtimes = {"original": (source.model, source.spec)}
+    for label, path in found[1:]:
+        model, _, spec = load_classifier(path)
+        runtimes[label] = (model, spec)
+    return source, runtimes
+
+
+def bench_throughput(runtimes, dataset, count, batch_size, repeats):
+    from pyimagesearch.datasets import list_images
+    from pyimagesearch.export.splits import sample
+    from pyimagesearch.inference.inputs import load_batches
+
+    paths = sample(list_images(dataset, seed=42)[0], count)
+    spec = runtimes["original"][1]
+    batches = [b for _, b, _ in load_batches(spec, paths, batch_size) if b is not None]
+    n = sum(len(b) for b in batches)
+    speeds = {label: [] for label in runtimes}
+    for _ in range(repeats):
+        for label, (model, _) in runtimes.items():
+            model.predict_on_batch(batches[0])  # warm-up (graph tracing, allocation)
+            start = time.perf_counter()
+            for batch in batches:
+                model.predict_on_batch(batch)
+            speeds[label].append(n / (time.perf_counter() - start))
+    print(f"\n## Throughput on {n} images of {dataset} (batches of {batch_size}, model time only, "
+          f"{repeats} alternating rounds)\n")
+    print("| model | images/s median | best | vs original |\n| --- | --- | --- | --- |")
+    base = statistics.median(speeds["original"])
+    for label, values in speeds.items():
+        median = statistics.median(values)
+        print(f"| {label} | {median:.0f} | {max(values):.0f} | {median / base:.2f}x |")
+
+
+def bench_agreement(source, runtimes, found):
+    from pyimagesearch.export.splits import run_split
+    from pyimagesearch.export.verify import accuracy, compare, predict_kept
+
+    split = run_split(source.info, source.class_names)
+    if split is None:
+        print("\n(the run's test split is not at hand: agreement skipped)")
+        return
+    kept, reference = source.predict(split.test_paths)
+    labels = [label for path, label in zip(split.test_paths, split.test_labels) if path in set(kept)]
+    sizes = {label: os.path.getsize(path) if os.path.isfile(path) else None for label, path in found}
+    print(f"\n## Agreement on the run's test split ({len(kept)} images)\n")
+    print("| model | top-1 same as original | test accuracy | largest prob. difference | file MiB | "
+          "size vs float |\n| --- | --- | --- | --- | --- | --- |")
+    for label, (model, spec) in runtimes.items():
+        probs = reference if label == "original" else predict_kept(model, spec, kept)
+        check = compare(reference, probs)
+        float_label = label.replace(" int8", "")
+        ratio = (f"{sizes[float_label] / sizes[label]:.1f}x smaller" if "int8" in label and sizes.get(float_label)
+                 else "")
+        size = f"{sizes[label] / 2**20:.2f}" if sizes.get(label) else "-"
+        print(f"| {label} | {check['top1_agreement']:.2%} | {accuracy(probs, labels):.4f} | "
+              f"{check['max_abs_diff']:.2g} | {size} | {ratio} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help=".keras or .skops model, exported beside it")
+    parser.add_argument("--image", default="../shared/data/images/cat.jpg")
+    parser.add_argument("--dataset", default="../shared/data/animals")
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    found = variants(args.model)
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
+    print("command: python benchmarks/bench_export.py " + " ".join(sys.argv[1:]))
+    print("models: " + ", ".join(f"{label} {path}" for label, path in found))
+    bench_fresh(found, args.image, args.repeats)
+    source, runtimes = open_runtimes(found)
+    bench_throughput(runtimes, args.dataset, args.images, args.batch_size, max(1, args.repeats // 2 + 1))
+    bench_agreement(source, runtimes, found)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The model to export: a Keras graph ready for `model.export`, the sidecar
+input spec its exports take, and the original's own predictions to verify
+them against."""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..inference.inputs import predict_paths
+from ..utils.errors import UserError
+from ..utils.modelinfo import load_model_info
+
+
+@dataclass
+class ExportSource:
+    path: str
+    model: object        # Keras model, already called once (the export needs it)
+    class_names: list
+    spec: dict           # the exports' input spec (sidecar "input")
+    info: dict           # the original sidecar
+    predict: object      # paths -> (kept paths, probabilities) computed the original way
+
+
+def load_source(path, batch_size=32):
+    if not os.path.exists(path):
+        raise UserError(f"{path}: model file not found; train one first (e.g. python train_vgg.py)")
+    if path.endswith(".skops"):
+        return _transfer_source(path, batch_size)
+    if not path.endswith(".keras"):
+        raise UserError(f"{path}: export takes a .keras model or a .skops transfer classifier")
+    from ..inference.runtimes import load_classifier
+
+    model, class_names, spec = load_classifier(path)
+    info = load_model_info(path)
+    _call_once(model)
+
+    def predict(paths):
+        return _collect(predict_paths(model, spec, paths, batch_size))
+
+    return ExportSource(path, model, class_names, spec, info, predict)
+
+
+def _transfer_source(path, batch_size):
+    from ..transfer.predict import load_transfer_model
+    from ..transfer.predict import predict_paths as predict_transfer
+    from .fold import fold_transfer_model
+
+    classifier, class_names, extractor = load_transfer_model(path, batch_size)
+    info = load_model_info(path)
+    model = fold_transfer_model(classifier, info["input"], path)
+    _call_once(model)
+    # The folded graph takes the resized BGR image's pixels as floats
+    # (0..255); everything else happens inside it.
+    spec = {"width": info["input"]["width"], "height": info["input"]["height"], "depth": 3,
+            "resize": info["input"]["resize"], "channel_order": "BGR", "flatten": False,
+            "scale": 1.0, "mean": None}
+
+    def predict(paths):
+        return _collect(predict_transfer(classifier, extractor, paths))
+
+    return ExportSource(path, model, class_names, spec, info, predict)
+
+
+def _call_once(model):
+    """Keras' export traces a model only after it has been called."""
+    model(np.zeros((1, *model.input_shape[1:]), np.float32))
+
+
+def _collect(results):
+    kept, probs = [], []
+    for path, p, _ in results:
+        if p is not None:
+            kept.append(path)
+            probs.append(np.asarray(p, np.float32))
+    return kept, np.array(probs)

@@ -1,0 +1,73 @@
+"""Report predictions as predict.py does: one line per image on stdout, an
+optional CSV, annotated copies and a window per image."""
+
+import csv
+import os
+import sys
+
+import cv2
+import numpy as np
+
+from ..datasets import UnreadableImage, read_image
+from ..utils.atomic import atomic_path
+from ..utils.errors import UserError
+
+
+def top_k_labels(probs, class_names, k=1):
+    order = np.argsort(probs)[::-1][:k]
+    return [(class_names[i], float(probs[i])) for i in order]
+
+
+def annotate(image, text):
+    """Draw `text` on a copy of `image`, scaled to the image's width."""
+    annotated = image.copy()
+    scale = max(0.4, annotated.shape[1] / 600)
+    thickness = max(1, round(scale * 2))
+    cv2.putText(annotated, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (0, 0, 255), thickness, cv2.LINE_AA)
+    return annotated
+
+
+def write_predictions(results, class_names, top_k=1, output=None, csv_path=None, show=False):
+    """Report (path, probabilities or None, skip reason) results as predict.py
+    does: `path<TAB>label<TAB>probability` per image on stdout (top_k pairs),
+    skipped files on stderr, annotated copies in `output` (None: none), an
+    optional CSV and, with `show`, a window per image. Returns how many
+    images were classified. Annotated copies that replace files of an
+    earlier run are counted in a note at the end."""
+    k = min(top_k, len(class_names))
+    rows, used_names, replaced = [], set(), 0
+    for path, probs, reason in results:
+        if probs is None:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+            continue
+        ranked = top_k_labels(probs, class_names, k)
+        rows.append([path] + [v for label, p in ranked for v in (label, f"{p:.4f}")])
+        print("\t".join(rows[-1]), flush=True)
+        if output is None and not show:
+            continue
+        try:
+            annotated = annotate(read_image(path), f"{ranked[0][0]}: {ranked[0][1] * 100:.1f}%")
+        except UnreadableImage:
+            continue
+        if output is not None:
+            name = os.path.basename(path)
+            while name in used_names:  # same file name from two folders
+                name = "_" + name
+            used_names.add(name)
+            target = os.path.join(output, name)
+            replaced += os.path.exists(target)
+            with atomic_path(target) as tmp:
+                if not cv2.imwrite(tmp, annotated):
+                    raise UserError(f"{target}: could not write the annotated image", 1)
+        if show:
+            cv2.imshow("prediction", annotated)
+            cv2.waitKey(0)
+    if csv_path:
+        header = ["path"] + [c for i in range(1, k + 1) for c in (f"label{i}", f"probability{i}")]
+        with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header] + rows)
+    if replaced:
+        print(f"[NOTE] replaced {replaced} annotated images of an earlier run in {output}/",
+              file=sys.stderr)
+    return len(rows)
