@@ -114,7 +114,9 @@ def test_two_workers_share_the_hdf5_rows_and_only_the_chief_writes(tmp_path):
         assert "Traceback" not in output[index]
 
     chief = tmp_path / "out0"
-    assert sorted(p.name for p in chief.iterdir()) == sorted(p.format("alexnet") for p in OUTPUTS)
+    # The chief also evaluates the best model on the held-out file: its reports.
+    evaluation = ("{}_confusion.png", "{}_top_losses.png", "{}_report.html")
+    assert sorted(p.name for p in chief.iterdir()) == sorted(p.format("alexnet") for p in OUTPUTS + evaluation)
     assert not (tmp_path / "out1").exists()  # the other worker wrote nothing there
     assert list((tmp_path / "tmp1").iterdir()) == []  # and deleted its temporary folder
     info = json.loads((chief / "alexnet.json").read_text())
