@@ -19,7 +19,6 @@ and the classification report (in the sidecar).
 
 The defaults are the recipe that scored best on Animals (see BENCHMARKS.md).
 """
-import argparse
 import math
 import os
 import sys
@@ -65,18 +64,7 @@ def parse_args(argv):
                             "(default: %(default)s)")
     cli.add_optimizer_arguments(train, optimizer="adamw", schedule="cosine")
     train.set_defaults(warmup=1)
-    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
-                       help="random horizontal flips; --no-flip for data whose mirror image is "
-                            "another class (default: on)")
-    train.add_argument("--mirror-test", action=argparse.BooleanOptionalAction, default=True,
-                       help="evaluate on each test image and its mirror image, averaged "
-                            "(default: on)")
-    train.add_argument("--label-smoothing", type=float, default=0.1,
-                       help="train towards 1 - s for the true class and s / classes for every "
-                            "class (default: %(default)s)")
-    train.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
-                       help="MixUp: train on blends of two images and their labels, weights from "
-                            "Beta(ALPHA, ALPHA) (default: 0, off)")
+    cli.add_augmentation_arguments(train, mirror_test=True, label_smoothing=0.1)
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "finetuned")
@@ -93,10 +81,7 @@ def check_args(args):
                         f"got {args.warmup_epochs}")
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise UserError(f"--dropout must be at least 0 and below 1, got {args.dropout}")
-    if not 0 <= args.label_smoothing < 1:
-        raise UserError(f"--label-smoothing must be at least 0 and below 1, got {args.label_smoothing}")
-    if args.mixup < 0:
-        raise UserError(f"--mixup must be 0 (off) or a positive alpha, got {args.mixup}")
+    cli.check_augmentation_arguments(args)
     args.unfreeze = parse_unfreeze(args.unfreeze)
     weights = parse_weights(args.weights)
     args.size, args.alpha = check_backbone_args(args.backbone, weights, args.size, args.alpha)
