@@ -17,7 +17,9 @@ and the classification report (in the sidecar).
     python fine_tune.py --dataset animals --model output/finetuned.keras --backbone mobilenet \\
         --alpha 0.25 --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5
 
-The defaults are the recipe that scored best on Animals (see BENCHMARKS.md).
+The defaults are the recipe measured in full on Animals (BENCHMARKS.md,
+"Fine-tuning"): 0.959 test accuracy with MobileNet 0.25 at 224 px, level
+with its frozen features + logistic regression (0.957 on the same images).
 """
 import math
 import os
