@@ -18,7 +18,6 @@ BENCHMARKS.md):
     python train_vgg.py --dataset animals --optimizer adamw --schedule cosine \
         --epochs 150 --val-size 0 --mirror-test
 """
-import argparse
 import math
 import os
 import sys
@@ -27,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.utils import cli
-from pyimagesearch.utils.errors import UserError, run_cli
+from pyimagesearch.utils.errors import run_cli
 
 
 def parse_args(argv):
@@ -36,22 +35,7 @@ def parse_args(argv):
     data.add_argument("--size", type=int, default=64, help="input width and height (default: %(default)s)")
     train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=None)
     cli.add_optimizer_arguments(train, optimizer="sgd", schedule="decay")
-    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
-                       help="random horizontal flips; --no-flip for digits, text and other "
-                            "data whose mirror image is another class (default: on)")
-    train.add_argument("--mirror-test", action=argparse.BooleanOptionalAction, default=False,
-                       help="evaluate on each test image and its mirror image, averaged "
-                            "(only sensible with --flip; default: off)")
-    train.add_argument("--label-smoothing", type=float, default=0.0,
-                       help="train towards 1 - s for the true class and s / classes for every "
-                            "class instead of 0/1 targets (default: %(default)s, off)")
-    train.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
-                       help="MixUp: train on blends of two images and of their labels, the "
-                            "weights drawn from Beta(ALPHA, ALPHA); 0.2 is usual (default: 0, off)")
-    train.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA",
-                       help="CutMix: paste a random rectangle of another image into each image, "
-                            "the labels weighted by area, drawn from Beta(ALPHA, ALPHA); at most 1, "
-                            "1 is usual; not with --mixup (default: 0, off)")
+    cli.add_augmentation_arguments(train)
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "smallvggnet")
@@ -63,14 +47,7 @@ def main(argv=None):
     cli.resolve_lr(args)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
     cli.check_split_sizes(args)
-    if not 0 <= args.label_smoothing < 1:
-        raise UserError(f"--label-smoothing must be at least 0 and below 1, got {args.label_smoothing}")
-    if args.mixup < 0:
-        raise UserError(f"--mixup must be 0 (off) or a positive alpha, got {args.mixup}")
-    if not 0 <= args.cutmix <= 1:
-        raise UserError(f"--cutmix must be 0 (off) or an alpha up to 1, got {args.cutmix}")
-    if args.mixup and args.cutmix:
-        raise UserError("--mixup and --cutmix each mix every batch: choose one of them")
+    cli.check_augmentation_arguments(args)
     cli.check_distribute_arguments(args)
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.

@@ -62,7 +62,12 @@ def main():
                                                   "is the baseline of the differences")
     args = parser.parse_args()
     splits = {}
-    results = [(path, *test_probabilities(path, args.dataset, splits)) for path in args.models]
+    print_comparison([(path, *test_probabilities(path, args.dataset, splits)) for path in args.models])
+
+
+def print_comparison(results):
+    """`results`: (name, test probabilities, labels) per model; the first is
+    the baseline of the paired differences."""
     base_path, base_probs, base_labels = results[0]
     print(f"\n{'model':40s} accuracy  95% interval    vs first   95% interval    fixed/broken")
     for path, probs, labels in results:

@@ -16,16 +16,19 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     Watch the PNG while a long run trains. `start_at` resumes a history: the
     JSON file's first `start_at` epochs are kept and new epochs appended.
+    `marks` ({epoch: label}) draws a line after each such epoch, e.g. where
+    a run in phases switches to the next one.
     """
 
     @accepts_book_names(figPath="fig_path", jsonPath="json_path", startAt="start_at")
-    def __init__(self, fig_path, json_path=None, start_at=0, title=None, csv_path=None):
+    def __init__(self, fig_path, json_path=None, start_at=0, title=None, csv_path=None, marks=None):
         super().__init__()
         self.fig_path = fig_path
         self.json_path = json_path
         self.csv_path = csv_path
         self.start_at = start_at
         self.title = title
+        self.marks = marks or {}
         self.history = {}
 
     def on_train_begin(self, logs=None):
@@ -81,6 +84,13 @@ class TrainingMonitor(keras.callbacks.Callback):
         loss_ax.set_ylabel("loss")
         acc_ax.set_ylabel("accuracy")
         acc_ax.set_xlabel("epoch")
+        for epoch, label in self.marks.items():
+            if epoch >= len(self.history["loss"]):
+                continue
+            for ax in (loss_ax, acc_ax):
+                ax.axvline(epoch + 0.5, color="grey", linestyle="--", linewidth=1)
+            acc_ax.annotate(label, (epoch + 0.5, 0.02), xytext=(4, 0), textcoords="offset points",
+                            color="grey", fontsize=9)
         for ax in (loss_ax, acc_ax):
             ax.legend(loc="best")
             ax.grid(alpha=0.3)

@@ -86,14 +86,16 @@ class ResumeState:
             self.record_arguments(arguments)
         return 0
 
-    def callback(self, write_folder=None, start_epoch=0):
+    def callback(self, write_folder=None, start_epoch=0, delete_checkpoint=True):
         """The BackupAndRestore callback; put it last, so an epoch counts as
         done only once every other callback has written its outputs.
 
         `write_folder` is where this process saves its state, when that is
         not `self.folder` (a non-chief worker's temporary folder): resuming,
         it starts from a copy of the chief's state, so that every worker
-        continues from the same epoch and weights."""
+        continues from the same epoch and weights. `delete_checkpoint=False`
+        keeps the state when training ends: a phase of a run in phases
+        that is not its last."""
         if write_folder is None or os.path.abspath(write_folder) == os.path.abspath(self.folder):
             write_folder = self.folder
         elif start_epoch:
@@ -101,7 +103,28 @@ class ResumeState:
         # double_checkpoint keeps the previous epoch's state as well: Keras
         # saves in place, so a run killed while saving (SIGKILL, power loss)
         # leaves an unreadable file, and --resume then falls back to that one.
-        return keras.callbacks.BackupAndRestore(write_folder, double_checkpoint=True)
+        return keras.callbacks.BackupAndRestore(write_folder, double_checkpoint=True,
+                                                delete_checkpoint=delete_checkpoint)
+
+    def save_phase_start(self, model, write_folder, dist):
+        """At the start of a phase, replace the saved weights' optimizer
+        state, the previous phase's, with the new phase's fresh optimizer:
+        BackupAndRestore loads the saved optimizer state into the current
+        optimizer, which would warn and skip it when the trainable weights
+        differ, and continue the previous phase's step count and moments
+        when they do not. The saved epoch stays the previous phase's last."""
+        with dist.scope():
+            model.optimizer.build(model.trainable_variables)
+        os.makedirs(write_folder, exist_ok=True)
+        # Written whole, then renamed (Keras wants the .weights.h5 ending,
+        # which utils.atomic's temporary names do not keep).
+        tmp = os.path.join(write_folder, f".phase-start.tmp-{os.getpid()}.weights.h5")
+        try:
+            model.save_weights(tmp)
+            os.replace(tmp, os.path.join(write_folder, WEIGHTS_FILE))
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     def recover_saved_state(self):
         """Make sure the saved state can be read before Keras restores it.

@@ -30,6 +30,7 @@ from . import precision
 from .data import load_split, make_dataset, predict_test
 from .distribute import Distribution
 from .outputs import OutputPaths
+from .phases import as_phases, phase_starts
 from .resume import ResumeState
 
 
@@ -71,7 +72,7 @@ def start_run(model, optimizer, outputs, dist, config, loss="sparse_categorical_
     keras.utils.set_random_seed(config.seed)
     with dist.scope():
         model = precision.for_training(model, config.precision)
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    _compile(model, optimizer, loss, dist)
     state = ResumeState(outputs.model)
     start_epoch = state.prepare(config.resume, chief=dist.chief, arguments=config.arguments)
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
@@ -83,11 +84,19 @@ def start_run(model, optimizer, outputs, dist, config, loss="sparse_categorical_
             raise
 
 
+def _compile(model, optimizer, loss, dist):
+    with dist.scope():
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
 def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augmentation=None,
                      dist=None):
     """Compile, train with EarlyStopping on validation loss, evaluate on the
     test split and write the model, sidecar, labels, plots and logs.
 
+    `optimizer` is the optimizer, or a list of training.phases.Phase for a
+    run in phases (each recompiles the model with its optimizer and
+    trainable weights; EarlyStopping watches the last one only).
     `config` (a RunConfig) holds the run's options: epochs, batch size per
     replica, patience, seed, resume, test-time mirroring, label smoothing
     (Szegedy et al. 2016), MixUp and CutMix. `augmentation` is a Keras layer
@@ -98,12 +107,15 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
     sidecar's "run" section.
     """
     dist = dist or Distribution.one_device()
+    phases = as_phases(optimizer, config.epochs)
+    if phases[0].prepare:
+        phases[0].prepare(model)
     n_train = len(split.x_train)
     batch_size = dist.batch_for(config.batch_size, n_train)
     name = config.architecture or model.name
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
             if config.one_hot else "sparse_categorical_crossentropy")
-    with start_run(model, optimizer, outputs, dist, config, loss) as session:
+    with start_run(model, phases[0].optimizer, outputs, dist, config, loss) as session:
         model = session.model
         dist.announce(batch_size)
         print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
@@ -111,7 +123,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
               + (f", resuming after epoch {session.start_epoch}" if session.start_epoch else ""))
         weights, weight_record = weights_for_run(config.class_weight, split.y_train, split.class_names)
         trained = _train(model, split, input_spec, config, dist, dist.global_batch(batch_size),
-                         session, augmentation, weights)
+                         session, augmentation, phases, loss, weights)
         run = {
             "architecture": name,
             "arguments": config.arguments,
@@ -130,9 +142,10 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
                                   dist.global_batch(batch_size), dist.chief)
 
 
-def _train(model, split, input_spec, config, dist, global_batch, session, augmentation, class_weights):
-    """model.fit with the run's callbacks; Ctrl-C ends training, not the run.
-    Returns the training facts for the sidecar."""
+def _train(model, split, input_spec, config, dist, global_batch, session, augmentation, phases, loss,
+           class_weights):
+    """model.fit with the run's callbacks, once per phase; Ctrl-C ends
+    training, not the run. Returns the training facts for the sidecar."""
     start_epoch, written = session.start_epoch, session.written
     one_hot = len(split.class_names) if config.one_hot else None
     train_ds = make_dataset(split.x_train, split.y_train, global_batch, input_spec, shuffle=True,
@@ -147,27 +160,59 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
                         "replicas; pass a larger --val-size")
     val_ds = make_dataset(split.x_val, split.y_val, val_batch, input_spec,
                           one_hot=one_hot) if has_val else None
+    starts = phase_starts(phases)
     monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
-                              csv_path=written.history_csv)
-    callbacks = [monitor]
+                              csv_path=written.history_csv,
+                              marks={start: phase.name for start, phase in zip(starts[1:], phases[1:])})
     early = None
     if config.patience and config.patience > 0 and has_val:
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                               restore_best_weights=True, verbose=1)
-        callbacks.append(early)
     elif not has_val:
         print("[NOTE] no validation split (--val-size 0): EarlyStopping is off and the last "
               "epoch's weights are kept")
-    # Last, so an epoch counts as done for --resume only once all its outputs are written.
-    callbacks.append(session.state.callback(os.path.splitext(written.model)[0] + "_backup",
-                                            start_epoch))
+    backup_folder = os.path.splitext(written.model)[0] + "_backup"
+    # A resumed run skips the phases it had finished.
+    first = next(i for i, phase in enumerate(phases) if phase.end_epoch > start_epoch or
+                 i == len(phases) - 1)
+    phase_facts = []
     start = time.perf_counter()
     interrupted = False
     try:
         with interrupt_between_batches() as stop:
-            # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      callbacks=[stop, *callbacks], shuffle=False, verbose=2)
+            for i in range(first, len(phases)):
+                phase, last = phases[i], i == len(phases) - 1
+                initial = max(starts[i], start_epoch)
+                if len(phases) > 1:
+                    if phase.prepare:
+                        phase.prepare(model)
+                    _compile(model, phase.optimizer, loss, dist)
+                    if starts[i] > start_epoch:
+                        # The saved state holds the previous phase's optimizer;
+                        # --resume from here must restore this one's.
+                        session.state.save_phase_start(model, backup_folder, dist)
+                    print(f"[INFO] phase {i + 1}/{len(phases)}: {phase.name}, epochs {initial + 1}-"
+                          f"{phase.end_epoch}, {_count_weights(model.trainable_weights)} trainable "
+                          f"weights, learning rate {_describe_lr(phase.optimizer)}")
+                monitor.start_at = initial
+                # EarlyStopping in the last phase only: the earlier ones are
+                # fixed-length (a warm-up). BackupAndRestore last, so an epoch
+                # counts as done for --resume only once all its outputs are
+                # written; it keeps its state between phases.
+                callbacks = [stop, monitor] + ([early] if early is not None and last else [])
+                callbacks.append(session.state.callback(backup_folder, start_epoch if i == first else 0,
+                                                        delete_checkpoint=last))
+                phase_start = time.perf_counter()
+                # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+                model.fit(train_ds, validation_data=val_ds, epochs=phase.end_epoch,
+                          initial_epoch=initial, callbacks=callbacks, shuffle=False, verbose=2)
+                seconds = time.perf_counter() - phase_start
+                phase_facts.append({
+                    "name": phase.name, "epochs": [initial + 1, phase.end_epoch],
+                    "trainable_weights": _count_weights(model.trainable_weights),
+                    "learning_rate": _describe_lr(phase.optimizer), "seconds": round(seconds, 1),
+                    "images_per_second": round(len(split.x_train) * (phase.end_epoch - initial)
+                                               / seconds, 1) if seconds else None})
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM ends training, not the run: the completed
         # epochs are evaluated and saved like a full run, and
@@ -184,19 +229,38 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
     history = monitor.history
     epochs_run = len(history["loss"])
     # With EarlyStopping the weights kept are the best of this process's epochs
-    # (a resumed run does not see the earlier ones' weights).
-    first = start_epoch if early is not None else 0
-    best_epoch = first + int(np.argmin(history["val_loss"][first:])) + 1 if has_val else epochs_run
+    # of the last phase (a resumed run does not see the earlier ones' weights).
+    first_watched = max(start_epoch, starts[-1]) if early is not None else 0
+    best_epoch = (first_watched + int(np.argmin(history["val_loss"][first_watched:])) + 1
+                  if has_val and len(history["val_loss"]) > first_watched else epochs_run)
     stopped = bool(early is not None and early.stopped_epoch > 0)
     print(f"[INFO] trained {epochs_run} epochs in {train_seconds:.0f}s; "
           + (f"EarlyStopping stopped at epoch {epochs_run}, " if stopped else "")
           + (f"best epoch {best_epoch}" if has_val else "kept the last epoch")
           + (" (weights restored)" if early is not None else ""))
     images = len(split.x_train) * (epochs_run - start_epoch)
-    return {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
-            "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
-            "train_seconds": round(train_seconds, 1),
-            "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
+    facts = {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
+             "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
+             "train_seconds": round(train_seconds, 1),
+             "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
+    if len(phases) > 1:
+        facts["phases"] = phase_facts
+    return facts
+
+
+def _count_weights(weights):
+    return int(sum(np.prod(w.shape) for w in weights))
+
+
+def _describe_lr(optimizer):
+    """The learning rate as configured: a number, or the schedule's name and
+    peak (its current value depends on the step)."""
+    rate = optimizer.get_config()["learning_rate"]
+    if isinstance(rate, dict):  # a serialized schedule
+        config = rate["config"]
+        peak = config.get("warmup_target") or config.get("initial_learning_rate")
+        return f"{rate['class_name']} from {peak:g}"
+    return f"{float(rate):g}"
 
 
 def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, global_batch, chief):

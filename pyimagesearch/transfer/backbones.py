@@ -76,17 +76,17 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def build_backbone(name, weights="imagenet", size=None, alpha=None, timeout=30):
+def build_backbone(name, weights="imagenet", size=None, alpha=None, timeout=30, pooling="avg"):
     """Return the keras.applications model `name` without its top, with
-    global average pooling, taking (size, size, 3) inputs prepared by
-    `preprocess_function(name)`. Raises UserError when the ImageNet weights
+    global average pooling (`pooling=None`: its last feature maps), taking
+    (size, size, 3) inputs prepared by `preprocess_function(name)`. Raises UserError when the ImageNet weights
     cannot be downloaded or a weights file does not fit this model."""
     import keras
 
     size, alpha = check_backbone_args(name, weights, size, alpha)
     spec = BACKBONES[name]
     kwargs = {"include_top": False, "weights": weights, "input_shape": (size, size, 3),
-              "pooling": "avg"}
+              "pooling": pooling}
     if spec.has_alpha:
         kwargs["alpha"] = alpha
     constructor = getattr(keras.applications, spec.constructor)

@@ -168,3 +168,36 @@ def check_split_sizes(args):
     if not split_size(args.test_size, "test-size"):
         raise UserError(f"--test-size must be above 0, got {args.test_size}")
     split_size(args.val_size, "val-size")
+
+
+def add_augmentation_arguments(train, mirror_test=False, label_smoothing=0.0):
+    """--flip, --mirror-test, --label-smoothing, --mixup, --cutmix of the
+    folder trainers; check them with check_augmentation_arguments."""
+    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                       help="random horizontal flips; --no-flip for digits, text and other "
+                            "data whose mirror image is another class (default: on)")
+    train.add_argument("--mirror-test", action=argparse.BooleanOptionalAction, default=mirror_test,
+                       help="evaluate on each test image and its mirror image, averaged "
+                            f"(only sensible with --flip; default: {'on' if mirror_test else 'off'})")
+    train.add_argument("--label-smoothing", type=float, default=label_smoothing,
+                       help="train towards 1 - s for the true class and s / classes for every "
+                            "class instead of 0/1 targets (default: %(default)s"
+                            + (", off)" if not label_smoothing else ")"))
+    train.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                       help="MixUp: train on blends of two images and of their labels, the "
+                            "weights drawn from Beta(ALPHA, ALPHA); 0.2 is usual (default: 0, off)")
+    train.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA",
+                       help="CutMix: paste a random rectangle of another image into each image, "
+                            "the labels weighted by area, drawn from Beta(ALPHA, ALPHA); at most 1, "
+                            "1 is usual; not with --mixup (default: 0, off)")
+
+
+def check_augmentation_arguments(args):
+    if not 0 <= args.label_smoothing < 1:
+        raise UserError(f"--label-smoothing must be at least 0 and below 1, got {args.label_smoothing}")
+    if args.mixup < 0:
+        raise UserError(f"--mixup must be 0 (off) or a positive alpha, got {args.mixup}")
+    if not 0 <= args.cutmix <= 1:
+        raise UserError(f"--cutmix must be 0 (off) or an alpha up to 1, got {args.cutmix}")
+    if args.mixup and args.cutmix:
+        raise UserError("--mixup and --cutmix each mix every batch: choose one of them")
