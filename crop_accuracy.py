@@ -54,7 +54,7 @@ def main(argv=None):
         file_classes = read_label_names(db)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     from pyimagesearch.evaluation.cropaccuracy import compare_views, predict_views
-    from pyimagesearch.evaluation.reports import evaluate_predictions
+    from pyimagesearch.evaluation.reports import evaluate_predictions, headline_metrics
     from pyimagesearch.inference.runtimes import load_classifier
     from pyimagesearch.utils.ranked import rank5_accuracy
 
@@ -73,7 +73,9 @@ def main(argv=None):
     for name, probs in (("single_view", single), ("ten_crop", crops)):
         rank1, rank5 = rank5_accuracy(probs, labels)
         report_text, report, _ = evaluate_predictions(labels, probs.argmax(axis=1), class_names)
-        results[name] = {"rank1": rank1, "classification_report": report}
+        headline, _ = headline_metrics(labels, probs.argmax(axis=1), len(class_names), split="view")
+        results[name] = {"rank1": rank1, "balanced_accuracy": headline["view_balanced_accuracy"],
+                         "macro_f1": headline["view_macro_f1"], "classification_report": report}
         if len(class_names) > 5:
             results[name]["rank5"] = rank5
         print(f"[INFO] {name.replace('_', ' ')}: per-class report\n{report_text}")
@@ -85,6 +87,8 @@ def main(argv=None):
         line = f"[INFO] {name.replace('_', ' '):12s} rank-1: {results[name]['rank1'] * 100:.2f}%"
         if "rank5" in results[name]:
             line += f"  rank-5: {results[name]['rank5'] * 100:.2f}%"
+        line += (f"  balanced accuracy: {results[name]['balanced_accuracy'] * 100:.2f}%"
+                 f"  macro F1: {results[name]['macro_f1'] * 100:.2f}%")
         print(line)
     interval = ""
     if comparison["ci95"] is not None:

@@ -142,3 +142,22 @@ def test_best_model_checkpoint_saves_a_mixed_model_as_float32(tmp_path):
               callbacks=[BestModelCheckpoint(str(tmp_path / "best.keras"), verbose=0)])
     loaded = keras.models.load_model(tmp_path / "best.keras", safe_mode=True)
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+
+
+def test_a_nested_backbone_computes_in_the_mixed_policy_too():
+    """A fine-tuned model holds its backbone as one nested model: the copy
+    for training must compute in bfloat16 inside it too (not only in the
+    head), and the float32 copy must restore every layer."""
+    from pyimagesearch.training.precision import _compute_layers, training_policy, with_policy
+    from pyimagesearch.transfer.finetune import build_model
+
+    model = build_model("mobilenet", None, 32, alpha=0.25, classes=3)
+    mixed = with_policy(model, "mixed_bfloat16")
+    inside = list(_compute_layers(mixed))
+    assert len(inside) > 50  # the backbone's layers, opened up
+    assert {layer.dtype_policy.name for layer in inside[:-1]} == {"mixed_bfloat16"}
+    assert inside[-1].dtype_policy.name == "float32" and training_policy(mixed) == "mixed_bfloat16"
+    restored = float32_copy(mixed)
+    assert {layer.dtype_policy.name for layer in _compute_layers(restored)} == {"float32"}
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    assert np.allclose(np.asarray(restored(images)), np.asarray(model(images)), atol=1e-6)

@@ -50,6 +50,8 @@ def test_the_report_loads_offline_in_headless_chromium(vgg_run):
         shown = browser.evaluate(session, "document.getElementById('accuracy').textContent")
         value = browser.evaluate(session, "document.getElementById('accuracy').dataset.value")
         tiles = browser.evaluate(session, "document.querySelectorAll('.gallery figure').length")
+        balanced = browser.evaluate(session, "document.getElementById('balanced-accuracy').textContent")
+        macro_f1 = browser.evaluate(session, "document.getElementById('macro-f1').textContent")
         SCREENSHOT.parent.mkdir(exist_ok=True)
         browser.screenshot(session, SCREENSHOT)
         errors = browser.errors()
@@ -58,6 +60,8 @@ def test_the_report_loads_offline_in_headless_chromium(vgg_run):
     assert tiles == 5
     assert float(value) == sidecar["run"]["test_accuracy"]
     assert shown == f"{sidecar['run']['test_accuracy']:.4f}"
+    assert balanced == f"{sidecar['run']['test_balanced_accuracy']:.4f}"
+    assert macro_f1 == f"{sidecar['run']['test_macro_f1']:.4f}"
     assert SCREENSHOT.stat().st_size > 10_000
 
 

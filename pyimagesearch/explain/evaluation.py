@@ -117,7 +117,7 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
     page, from the sidecar's `run` section (which `mistakes` completed).
     `images` are uint8 as the model saw them, `paths` their files; `tiles`
     are drawn instead when the caller made them (hdf5_top_loss_tiles)."""
-    from ..preprocessing.modelinput import to_model_input
+    from ..inference.inputs import model_input
     from .report import RunReport
 
     start = time.perf_counter()
@@ -125,10 +125,8 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
     name = run.get("architecture", "model")
     if top_n:
         explainer = None if input_spec.get("flatten") else explainer_for(model)
-
-        def prepare(batch):
-            return to_model_input(batch, scale=input_spec.get("scale", 1 / 255.0), mean=input_spec.get("mean"))
-        tiles = top_loss_tiles(images, labels, probs, class_names, top_n, explainer, prepare, paths,
+        tiles = top_loss_tiles(images, labels, probs, class_names, top_n, explainer,
+                               lambda batch: model_input(input_spec, batch), paths,
                                input_spec.get("resize", "simple"))
     if tiles:
         heat = any(tile.heatmap is not None for tile in tiles)
@@ -140,6 +138,8 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
         title=f"{name}: {os.path.basename(outputs.model)}", facts=run_facts(run, class_names, source),
         class_names=list(class_names), accuracy=run[f"{evaluated_on}_accuracy"],
         interval=run.get(f"{evaluated_on}_accuracy_ci95"), evaluated_on=evaluated_on, images=len(labels),
+        balanced_accuracy=run.get(f"{evaluated_on}_balanced_accuracy"),
+        macro_f1=run.get(f"{evaluated_on}_macro_f1"),
         classification_report=run.get("classification_report"), arguments=arguments,
         confused=run.get("most_confused", []), tiles=tiles, views=views, views_note=views_note,
         figures=[("loss and accuracy", outputs.plot), ("confusion matrix", outputs.confusion)])
@@ -175,7 +175,7 @@ def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16,
 
     from ..evaluation.cropaccuracy import predict_views
     from ..evaluation.cropaccuracy import prepare as prepare_view
-    from ..evaluation.reports import evaluate_predictions, save_confusion_matrix
+    from ..evaluation.reports import evaluate_predictions, headline_metrics, save_confusion_matrix
     from ..preprocessing import SimplePreprocessor
     from ..utils.modelinfo import save_model_info
 
@@ -184,8 +184,9 @@ def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16,
     y_pred = probs.argmax(axis=1)
     report_text, report, accuracy = evaluate_predictions(labels, y_pred, class_names)
     print(report_text)
-    print(f"[INFO] {evaluated_on} accuracy: {accuracy:.4f}")
-    run.update({f"{evaluated_on}_accuracy": accuracy, "evaluated_on": evaluated_on,
+    headline, text = headline_metrics(labels, y_pred, len(class_names), split=evaluated_on)
+    print(text)
+    run.update({**headline, "evaluated_on": evaluated_on,
                 f"{evaluated_on}_images": len(labels), "classification_report": report,
                 **mistakes(labels, y_pred, class_names, evaluated_on)})
     save_confusion_matrix(outputs.confusion, labels, y_pred, class_names,

@@ -8,11 +8,9 @@ import os
 
 import cv2
 
-from ..datasets import SimpleDatasetLoader, UnreadableImage, read_image
-from ..inference.inputs import in_path_order
+from ..datasets import UnreadableImage, read_image
+from ..inference.inputs import decode_batches, in_path_order, model_input
 from ..inference.outputs import annotate
-from ..preprocessing import RESIZERS
-from ..preprocessing.modelinput import to_model_input
 from ..utils.atomic import atomic_path
 from ..utils.errors import UserError
 from ..utils.modelinfo import load_model_info
@@ -38,10 +36,7 @@ def keras_explainer(model, spec, model_path, layer=None):
                         "layer, so there is no heatmap to draw; --explain works for ConvNets "
                         "(SmallVGGNet, AlexNet, fine-tuned backbones, .skops transfer models)")
     explainer = GradCAM(model, layer, where=model_path)
-
-    def prepare(images):
-        return to_model_input(images, scale=spec.get("scale", 1 / 255.0), mean=spec.get("mean"))
-    return explainer, prepare
+    return explainer, lambda images: model_input(spec, images)
 
 
 def transfer_explainer(classifier, extractor, model_path, layer=None):
@@ -62,18 +57,15 @@ def explain_paths(explainer, prepare, spec, paths, output, class_names, class_in
     over the image, labelled. One batch of decoding, forward and backward
     pass at a time."""
     width, height, resize = spec["width"], spec["height"], spec.get("resize", "simple")
-    loader = SimpleDatasetLoader([RESIZERS[resize](width, height)])
     used = set()
-    for start in range(0, len(paths), batch_size):
-        chunk = paths[start:start + batch_size]
-        images, _ = loader.load(chunk)
+    for chunk, images, kept, skipped in decode_batches(spec, paths, batch_size):
         probs = []
         if len(images):
             maps, probs, chosen = explainer.heatmaps(prepare(images), class_index)
-            for path, heatmap, index, p in zip(loader.paths, maps, chosen, probs):
+            for path, heatmap, index, p in zip(kept, maps, chosen, probs):
                 write_overlay(path, heatmap, f"{class_names[index]}: {p[index] * 100:.1f}%",
                               output, used, suffix, resize, width, height)
-        yield from in_path_order(chunk, probs, loader.skipped)
+        yield from in_path_order(chunk, probs, skipped)
 
 
 def write_overlay(path, heatmap, text, output, used, suffix, resize, width, height):

@@ -22,6 +22,9 @@ class RunReport:
     interval: list = None            # 95% bootstrap interval [low, high]
     evaluated_on: str = "test"       # which split the accuracy is on
     images: int = 0                  # how many images it is on
+    # Both weigh every class the same, where accuracy hides a small class's errors.
+    balanced_accuracy: float = None
+    macro_f1: float = None
     classification_report: dict = None
     arguments: dict = None
     confused: list = field(default_factory=list)   # toplosses.most_confused pairs
@@ -67,7 +70,15 @@ class RunReport:
                         f' to <span id="accuracy-high">{high:.4f}</span>)</span>')
         return (f'<p class="headline">{_e(self.evaluated_on)} accuracy '
                 f'<strong id="accuracy" data-value="{self.accuracy!r}">{self.accuracy:.4f}</strong>'
-                f"{interval} on {self.images} images, {len(self.class_names)} classes</p>")
+                f"{interval} on {self.images} images, {len(self.class_names)} classes</p>"
+                + self._balanced())
+
+    def _balanced(self):
+        if self.balanced_accuracy is None or self.macro_f1 is None:
+            return ""
+        return (f'<p>balanced accuracy <strong id="balanced-accuracy">{self.balanced_accuracy:.4f}'
+                f'</strong>, macro F1 <strong id="macro-f1">{self.macro_f1:.4f}</strong> '
+                '<span class="ci">(the mean recall and F1 over the classes)</span></p>')
 
     def _per_class(self):
         rows = [("class", "precision", "recall", "f1-score", "images")]

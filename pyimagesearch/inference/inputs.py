@@ -36,19 +36,31 @@ def expand_image_args(items):
     return paths
 
 
-def load_batches(spec, paths, batch_size=64, workers=None):
-    """Yield (chunk of paths, float32 model input of the readable ones,
-    [(skipped path, reason)]) per batch of `paths`, in order. Images are
-    decoded in parallel, one batch at a time, so memory stays bounded however
-    many paths there are."""
+def decode_batches(spec, paths, batch_size=64, workers=None):
+    """Yield (chunk of paths, uint8 images of the readable ones resized as
+    the sidecar says, their paths, [(skipped path, reason)]) per batch of
+    `paths`, in order. Images are decoded in parallel, one batch at a time,
+    so memory stays bounded however many paths there are."""
     resizer = RESIZERS[spec.get("resize", "simple")](spec["width"], spec["height"])
     loader = SimpleDatasetLoader([resizer], workers=workers)
     for start in range(0, len(paths), batch_size):
         chunk = paths[start:start + batch_size]
         images, _ = loader.load(chunk)
-        batch = to_model_input(images, scale=spec.get("scale", 1 / 255.0), flatten=spec["flatten"],
-                               mean=spec.get("mean")) if len(images) else None
-        yield chunk, batch, loader.skipped
+        yield chunk, images, loader.paths, loader.skipped
+
+
+def model_input(spec, images):
+    """uint8 images -> the float32 batch the model takes (scaled, minus the
+    mean, flattened as the sidecar says)."""
+    return to_model_input(images, scale=spec.get("scale", 1 / 255.0), flatten=spec.get("flatten", False),
+                          mean=spec.get("mean"))
+
+
+def load_batches(spec, paths, batch_size=64, workers=None):
+    """Yield (chunk of paths, float32 model input of the readable ones or
+    None, [(skipped path, reason)]) per batch of `paths`, in order."""
+    for chunk, images, _, skipped in decode_batches(spec, paths, batch_size, workers):
+        yield chunk, model_input(spec, images) if len(images) else None, skipped
 
 
 def predict_paths(model, spec, paths, batch_size=64, workers=None):

@@ -72,14 +72,28 @@ def choose_precision(requested, flags=None, gpus=None):
 
 def training_policy(model):
     """The policy the model's layers compute in (the output layer aside)."""
-    return model.layers[0].dtype_policy.name
+    return next(_compute_layers(model)).dtype_policy.name
+
+
+def _compute_layers(model):
+    """The model's layers that compute, nested models (a fine-tuned backbone)
+    opened up, input layers left out."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _compute_layers(layer)
+        elif not isinstance(layer, keras.layers.InputLayer):
+            yield layer
 
 
 def with_policy(model, policy):
     """`model` rebuilt with its layers under `policy` and its output layer in
     float32, holding the same weights (mixed policies keep variables in
-    float32, so nothing is rounded either way). Returned as it is when it
-    already is so. Weights only: compile the copy."""
+    float32, so nothing is rounded either way). A nested model, such as a
+    fine-tuned backbone, is rebuilt the same way, layer by layer (Keras
+    gives a nested model's layers no policy of their own). Returned as it
+    is when it already is so. Weights only: compile the copy."""
     import keras
 
     last = model.layers[-1]
@@ -87,11 +101,15 @@ def with_policy(model, policy):
     def wanted(layer):
         return "float32" if layer is last else policy
 
-    if all(layer.dtype_policy.name == wanted(layer) for layer in model.layers):
+    def rebuild(layer):
+        if isinstance(layer, keras.Model):
+            return keras.models.clone_model(layer, clone_function=rebuild)
+        return layer.__class__.from_config({**layer.get_config(), "dtype": wanted(layer)})
+
+    if all(layer.dtype_policy.name == wanted(layer) for layer in _compute_layers(model)):
         return model
     with model.distribute_strategy.scope():
-        copy = keras.models.clone_model(model, clone_function=lambda layer: layer.__class__.from_config(
-            {**layer.get_config(), "dtype": wanted(layer)}))
+        copy = keras.models.clone_model(model, clone_function=rebuild)
         copy.set_weights(model.get_weights())
     return copy
 
