@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from ..utils.errors import UserError, first_line
-from .runtimes import check_model_file, check_one_input_output, missing_runtime
+from .exportfile import check_model_file, check_one_input_output, missing_runtime
 
 
 class LiteRTModel:

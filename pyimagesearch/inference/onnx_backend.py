@@ -3,7 +3,7 @@
 import os
 
 from ..utils.errors import UserError, first_line
-from .runtimes import check_model_file, check_one_input_output, missing_runtime
+from .exportfile import check_model_file, check_one_input_output, missing_runtime
 
 
 class OnnxModel:

@@ -8,10 +8,10 @@ import os
 
 from ..utils.errors import UserError
 from ..utils.modelinfo import load_label_names, load_model_info, sidecar_path
+from .exportfile import REQUIREMENTS_FILE
 
 # Exported formats: extension -> the format name export.py and Keras use.
 EXPORT_FORMATS = {".onnx": "onnx", ".tflite": "litert"}
-REQUIREMENTS_FILE = "requirements-predict.txt"
 
 
 def load_model(path):
@@ -87,21 +87,3 @@ def check_model_matches(model, model_path, class_names, spec):
         raise UserError(f"{model_path}: model has {outputs} outputs but the labels name "
                         f"{len(class_names)} classes; the sidecar or --label-bin belongs to "
                         "another model")
-
-
-def check_model_file(path, kind):
-    if not os.path.exists(path):
-        raise UserError(f"{path}: {kind} model file not found; write one with export.py")
-    if os.path.isdir(path):
-        raise UserError(f"{path}: is a folder; pass the exported model file")
-
-
-def check_one_input_output(path, inputs, outputs):
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise UserError(f"{path}: expected a classifier with one input and one output, found "
-                        f"{len(inputs)} and {len(outputs)}", 1)
-
-
-def missing_runtime(path, package):
-    return UserError(f"{path}: running this model needs the {package} package, which is not "
-                     f"installed; pip install -r {REQUIREMENTS_FILE}", 1)
