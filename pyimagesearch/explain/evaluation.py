@@ -237,6 +237,8 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
     training = load_model_info(results["model"]).get("run", {})
     run = {"architecture": training.get("architecture", "model"), "arguments": arguments or {},
            "test_images": len(labels), "test_accuracy": results["ten_crop"]["rank1"],
+           "test_balanced_accuracy": results["ten_crop"].get("balanced_accuracy"),
+           "test_macro_f1": results["ten_crop"].get("macro_f1"),
            "classification_report": results["ten_crop"]["classification_report"],
            **mistakes(labels, y_pred, class_names)}
     results["ten_crop"]["most_confused"] = run["most_confused"]
