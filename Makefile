@@ -25,7 +25,7 @@ demo: install
 		--model $(DEMO)/smallvggnet.keras
 	$(PY) predict.py --model $(DEMO)/smallvggnet.keras --image $(DEMO)/new_digits \
 		--output $(DEMO)/predictions
-	@echo "Demo outputs are in $(DEMO)/ (model, sidecar, plot, confusion matrix, predictions)."
+	@echo "Demo outputs are in $(DEMO)/ (model, sidecar, plot, confusion matrix, top losses, HTML report, predictions)."
 
 # The HTML report's test opens it in Debian's chromium; where apt-get cannot
 # install it (no root, not Debian), that test skips and says so.
