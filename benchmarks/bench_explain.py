@@ -59,14 +59,13 @@ def main():
     import keras
     import tensorflow as tf
 
-    from pyimagesearch.datasets.folder import find_dataset
     from pyimagesearch.evaluation.reports import evaluate_predictions, save_confusion_matrix
     from pyimagesearch.explain.evaluation import explain_run, mistakes
     from pyimagesearch.explain.predict import explain_paths, keras_explainer
     from pyimagesearch.inference.inputs import predict_paths
     from pyimagesearch.inference.outputs import write_predictions
     from pyimagesearch.inference.runtimes import load_classifier
-    from pyimagesearch.training.data import load_split, predict_test
+    from pyimagesearch.training.data import load_run_split, predict_test
     from pyimagesearch.training.outputs import OutputPaths
     from pyimagesearch.utils.modelinfo import save_model_info
 
@@ -74,10 +73,7 @@ def main():
           f"load average {os.getloadavg()[0]:.1f}; TensorFlow {tf.__version__}, Keras {keras.__version__}")
     with open(os.path.splitext(args.model)[0] + ".json") as f:
         sidecar = json.load(f)
-    given, spec = sidecar["run"]["arguments"], sidecar["input"]
-    paths, labels = find_dataset(args.dataset, label_from=given["labels"], seed=given["seed"])
-    split = load_split(args.dataset, paths, labels, spec["width"], spec["height"], resize=spec["resize"],
-                       label_from=given["labels"], seed=given["seed"], test_size=given["test_size"], val_size=0)
+    split = load_run_split(sidecar, args.dataset)
     model, class_names, spec = load_classifier(args.model)
     work = tempfile.mkdtemp(prefix="bench_explain_")
     outputs = OutputPaths.from_args(os.path.join(work, "vgg.keras"))

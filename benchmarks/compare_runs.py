@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.evaluation.bootstrap import mean_interval
 from pyimagesearch.evaluation.cropaccuracy import compare_views
 
@@ -35,14 +34,10 @@ def test_probabilities(model_path, dataset, splits):
     with open(os.path.splitext(model_path)[0] + ".json") as f:
         sidecar = json.load(f)
     args, spec, run = sidecar["run"]["arguments"], sidecar["input"], sidecar["run"]
-    key = (args["seed"], args["test_size"], spec["width"], spec["height"], spec["resize"],
-           args["labels"])
+    key = (args["seed"], args["test_size"], args.get("val_size"), spec["width"], spec["height"],
+           spec["resize"], args["labels"])
     if key not in splits:  # one decode per distinct split
-        paths, labels = find_dataset(dataset, label_from=args["labels"], seed=args["seed"])
-        splits[key] = training.load_split(dataset, paths, labels, spec["width"], spec["height"],
-                                          resize=spec["resize"], label_from=args["labels"],
-                                          seed=args["seed"], test_size=args["test_size"],
-                                          val_size=0)
+        splits[key] = training.load_run_split(sidecar, dataset)
     split = splits[key]
     model = keras.models.load_model(model_path, safe_mode=True)
     probs = training.predict_test(model, split.x_test, split.y_test, spec, 128,

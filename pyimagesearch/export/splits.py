@@ -49,17 +49,12 @@ def run_split(info, class_names):
     dataset, args = run_dataset(info), run.get("arguments") or {}
     if dataset is None or "size" not in args:
         return None
-    from ..datasets.folder import find_dataset
-    from ..training.data import load_split
+    from ..training.data import load_run_split
 
-    paths, labels = find_dataset(dataset, label_from=args.get("labels", "folder"), seed=args.get("seed", 42))
     # Decoding the dataset again finds the same readable images, so the
     # tutorial's index split gives the same test images as the run.
     with contextlib.redirect_stdout(sys.stderr):
-        split = load_split(dataset, paths, labels, args["size"], args["size"],
-                           resize=args.get("resize", "simple"), label_from=args.get("labels", "folder"),
-                           seed=args.get("seed", 42), test_size=args.get("test_size", 0.25),
-                           val_size=args.get("val_size", 0.1))
+        split = load_run_split(info, dataset)
     if list(split.class_names) != list(class_names):
         return None
     return RunSplit(dataset, list(split.train_paths), list(split.test_paths), split.y_test.tolist())

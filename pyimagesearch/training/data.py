@@ -11,7 +11,7 @@ import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
 from ..datasets import CHANNEL_ORDER, SimpleDatasetLoader
-from ..datasets.folder import check_classes, encode_labels, report_skipped, warn_left_out
+from ..datasets.folder import check_classes, encode_labels, find_dataset, report_skipped, warn_left_out
 from ..datasets.split import split_size
 from ..preprocessing import RESIZERS
 from ..preprocessing.modelinput import to_model_input
@@ -79,6 +79,20 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
     return Split(data[train_idx], y[train_idx], data[val_idx], y[val_idx], data[test_idx],
                  y[test_idx], class_names, *([kept_paths[i] for i in idx]
                                              for idx in (train_idx, val_idx, test_idx)))
+
+
+def load_run_split(info, dataset=None):
+    """The split the run of sidecar `info` trained and tested on, decoded
+    again from `dataset` (default: the run's own --dataset): the same seed,
+    sizes and input spec pick the same images for each part, since the
+    tutorial's split depends only on the sorted, shuffled paths."""
+    args, spec = info["run"]["arguments"], info["input"]
+    dataset = dataset or args["dataset"]
+    label_from, seed = args.get("labels", "folder"), args.get("seed", 42)
+    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed)
+    return load_split(dataset, paths, labels, spec["width"], spec["height"],
+                      resize=spec.get("resize", "simple"), label_from=label_from, seed=seed,
+                      test_size=args.get("test_size", 0.25), val_size=args.get("val_size", 0.1))
 
 def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
                  augmentation=None, one_hot=None, mixup=0.0, cutmix=0.0, class_weights=None):
