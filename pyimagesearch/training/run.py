@@ -122,8 +122,9 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
               f"testing on {len(split.x_test)}) for up to {config.epochs} epochs"
               + (f", resuming after epoch {session.start_epoch}" if session.start_epoch else ""))
         weights, weight_record = weights_for_run(config.class_weight, split.y_train, split.class_names)
-        trained = _train(model, split, input_spec, config, dist, dist.global_batch(batch_size),
-                         session, augmentation, phases, loss, weights)
+        global_batch = dist.global_batch(batch_size)
+        trained = _train(model, split, input_spec, config, dist, global_batch, session, augmentation,
+                         phases, loss, weights)
         run = {
             "architecture": name,
             "arguments": config.arguments,
@@ -138,8 +139,8 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
             "test_images": len(split.x_test),
         }
         # The saved model, evaluated as users will load it.
-        return _evaluate_and_save(precision.float32_copy(model), split, input_spec, config, outputs, session.written, run,
-                                  dist.global_batch(batch_size), dist.chief)
+        return _evaluate_and_save(precision.float32_copy(model), split, input_spec, config, outputs,
+                                  session.written, run, global_batch, dist.chief)
 
 
 def _train(model, split, input_spec, config, dist, global_batch, session, augmentation, phases, loss,
