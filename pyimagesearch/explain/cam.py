@@ -10,34 +10,9 @@ approximation: it is how the score splits over the image's positions.
 
 import numpy as np
 
+from ..transfer.classifier import linear_form
 from ..utils.errors import UserError
 from .gradcam import normalise_maps
-
-
-def linear_weights(classifier, where="the classifier"):
-    """(weights (classes, features), biases (classes,)) such that the
-    classifier's probabilities are softmax(features @ weights.T + biases):
-    a LogisticRegression, alone or after a StandardScaler in a Pipeline
-    (its affine map folded into the weights). A two-class logistic
-    regression's one weight vector w becomes (-w/2, w/2)."""
-    steps = [step for _, step in getattr(classifier, "steps", [("model", classifier)])]
-    final = steps[-1]
-    if not hasattr(final, "coef_") or not hasattr(final, "intercept_"):
-        raise UserError(f"{where}: a {type(final).__name__} has no linear weights, so it has no "
-                        "class activation map; train it with train_model.py")
-    weights = np.asarray(final.coef_, np.float64)
-    biases = np.asarray(final.intercept_, np.float64)
-    for step in reversed(steps[:-1]):
-        if not (hasattr(step, "scale_") and hasattr(step, "mean_")):
-            raise UserError(f"{where}: its {type(step).__name__} step is not a StandardScaler; only "
-                            "a linear classifier has an exact class activation map")
-        scale = np.where(step.scale_ == 0, 1, step.scale_) if step.scale_ is not None else 1
-        mean = step.mean_ if step.mean_ is not None else 0
-        biases = biases - weights @ (mean / scale)
-        weights = weights / scale
-    if len(weights) == 1:
-        weights, biases = np.stack([-weights[0] / 2, weights[0] / 2]), np.array([-biases[0] / 2, biases[0] / 2])
-    return weights, biases
 
 
 def class_maps(feature_maps, weights, class_index):
@@ -67,7 +42,7 @@ class ClassActivationMap:
     def __init__(self, extractor, classifier, where="the classifier"):
         self.extractor = extractor
         self.classifier = classifier
-        self.weights, self.biases = linear_weights(classifier, where)
+        self.weights, self.biases = linear_form(classifier, where)
         self.feature_model = pooling_input_model(extractor.model)
         self.layer_name = self.feature_model.outputs[0]._keras_history[0].name
 

@@ -6,47 +6,15 @@ import keras
 import numpy as np
 
 from ..transfer.backbones import preprocess_function
+from ..transfer.classifier import linear_form
 from ..transfer.predict import load_backbone
-from ..utils.errors import UserError
 
 
 def dense_weights(classifier, where):
     """(kernel (D, C), bias (C,)) of a dense layer whose softmax equals
-    `classifier.predict_proba`, for a LogisticRegression, optionally after a
-    StandardScaler in a Pipeline.
-
-    A multinomial logistic regression's probabilities are the softmax of its
-    decision function. A binary one gives sigmoid(d) for the second class,
-    which is the softmax of the logits (0, d). A one-vs-rest model normalises
-    sigmoids instead, which no softmax layer reproduces: it is refused.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    steps = list(getattr(classifier, "steps", [("classifier", classifier)]))
-    *transforms, (_, model) = steps
-    if not isinstance(model, LogisticRegression):
-        raise UserError(f"{where}: holds a {type(model).__name__}; only a logistic regression (as "
-                        "train_model.py writes) can be exported", 1)
-    coef, intercept = model.coef_.astype(np.float64), model.intercept_.astype(np.float64)
-    n_classes = len(model.classes_)
-    if n_classes == 2:
-        coef = np.vstack([np.zeros_like(coef), coef])
-        intercept = np.concatenate([[0.0], intercept])
-    elif getattr(model, "multi_class", "auto") == "ovr" or model.solver == "liblinear":
-        raise UserError(f"{where}: a one-vs-rest logistic regression normalises sigmoids, which "
-                        "a softmax layer cannot reproduce; retrain it with train_model.py "
-                        "(multinomial)", 1)
-    for name, step in reversed(transforms):
-        if not isinstance(step, StandardScaler):
-            raise UserError(f"{where}: pipeline step {name!r} is a {type(step).__name__}; only a "
-                            "StandardScaler before the logistic regression can be exported", 1)
-        mean = step.mean_ if step.with_mean else 0.0
-        scale = step.scale_ if step.with_std else 1.0
-        # w . ((f - mean) / scale) + b == (w / scale) . f + (b - w . (mean / scale))
-        intercept = intercept - coef @ (np.zeros(coef.shape[1]) + mean / scale)
-        coef = coef / scale
-    return coef.T.astype(np.float32), intercept.astype(np.float32)
+    `classifier.predict_proba` (see transfer.classifier.linear_form)."""
+    weights, biases = linear_form(classifier, where)
+    return weights.T.astype(np.float32), biases.astype(np.float32)
 
 
 def fold_transfer_model(classifier, spec, where):

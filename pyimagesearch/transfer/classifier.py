@@ -4,6 +4,8 @@
 import os
 import zipfile
 
+import numpy as np
+
 from ..utils.atomic import atomic_path
 from ..utils.errors import UserError
 
@@ -62,3 +64,40 @@ def load_classifier(path):
         raise UserError(f"{path}: holds a {type(classifier).__name__}, not a classifier with "
                         "predict_proba", 1)
     return classifier
+
+
+def linear_form(classifier, where):
+    """(weights (classes, features), biases (classes,)) whose softmax over
+    `features @ weights.T + biases` equals `classifier.predict_proba`, for a
+    LogisticRegression, alone or after a StandardScaler in a Pipeline (its
+    affine map folded into the weights). Exporting folds it into a Dense
+    layer; the class activation map weighs feature maps with it.
+
+    A multinomial logistic regression's probabilities are the softmax of its
+    decision function. A binary one gives sigmoid(d) for the second class,
+    which is the softmax of (-d/2, d/2): each class's score is the evidence
+    against the other. A one-vs-rest model normalises sigmoids instead,
+    which no softmax reproduces: it is refused."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    *transforms, (_, model) = list(getattr(classifier, "steps", [("classifier", classifier)]))
+    if not isinstance(model, LogisticRegression):
+        raise UserError(f"{where}: holds a {type(model).__name__}; only a logistic regression (as "
+                        "train_model.py writes) has weights to fold into a network or a heatmap", 1)
+    weights, biases = model.coef_.astype(np.float64), model.intercept_.astype(np.float64)
+    if len(model.classes_) == 2:
+        weights, biases = np.vstack([-weights / 2, weights / 2]), np.concatenate([-biases / 2, biases / 2])
+    elif getattr(model, "multi_class", "auto") == "ovr" or model.solver == "liblinear":
+        raise UserError(f"{where}: a one-vs-rest logistic regression normalises sigmoids, which "
+                        "a softmax cannot reproduce; retrain it with train_model.py (multinomial)", 1)
+    for name, step in reversed(transforms):
+        if not isinstance(step, StandardScaler):
+            raise UserError(f"{where}: pipeline step {name!r} is a {type(step).__name__}; only a "
+                            "StandardScaler before the logistic regression can be folded in", 1)
+        mean = step.mean_ if step.with_mean else 0.0
+        scale = step.scale_ if step.with_std else 1.0
+        # w . ((f - mean) / scale) + b == (w / scale) . f + (b - w . (mean / scale))
+        biases = biases - weights @ (np.zeros(weights.shape[1]) + mean / scale)
+        weights = weights / scale
+    return weights, biases
