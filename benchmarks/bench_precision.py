@@ -56,7 +56,7 @@ CHILD_PROCESS = {
                ("mixed_bfloat16 + FPMATH BF16", {"TF_SET_ONEDNN_FPMATH_MODE": "BF16"},
                 {"precision": "mixed_bfloat16"})],
 }
-SIZES = {"smallvggnet": 64, "alexnet": 227}
+SIZES = {"smallvggnet": 64, "alexnet": 227, "mobilenet": 224, "mlp": 32}
 
 
 def matmul_peak(dtype, n=4096, repeats=5):
@@ -86,7 +86,13 @@ def forward_flops(model):
 
     total = 0
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
+        if isinstance(layer, keras.Model):  # a fine-tuned backbone
+            total += forward_flops(layer)
+        elif isinstance(layer, keras.layers.DepthwiseConv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * kh * kw * c_out
+        elif isinstance(layer, keras.layers.Conv2D):
             _, h, w, c_out = layer.output.shape
             kh, kw = layer.kernel_size
             total += 2 * h * w * kh * kw * layer.input.shape[-1] * c_out
@@ -111,11 +117,22 @@ def build(architecture, classes, options, fc_units):
     trainers make it (training.precision)."""
     import keras
 
+    from pyimagesearch.nn import MLP
     from pyimagesearch.nn.conv import AlexNet, SmallVGGNet
     from pyimagesearch.training.precision import with_policy
 
     if architecture == "alexnet":
         model = AlexNet.build(227, 227, 3, classes, fc_units=fc_units)
+    elif architecture == "mobilenet":
+        # fine_tune.py's model in its second phase: MobileNet 0.25 and the
+        # default head, the whole backbone trainable (random weights: the
+        # speed is the same as ImageNet's).
+        from pyimagesearch.transfer.finetune import build_model, set_unfrozen
+
+        model = build_model("mobilenet", None, 224, 0.25, classes)
+        set_unfrozen(model, "all")
+    elif architecture == "mlp":
+        model = MLP.build(input_dim=32 * 32 * 3, classes=classes)
     else:
         model = SmallVGGNet.build(64, 64, 3, classes)
     model = with_policy(model, options.get("precision", "float32"))
@@ -124,13 +141,15 @@ def build(architecture, classes, options, fc_units):
     return model
 
 
-def dataset_for(images, labels, options, seed):
+def dataset_for(architecture, images, labels, options, seed):
+    """The trainer's pipeline: the MLP's flattened and not augmented, as in train_simple_nn.py."""
     from pyimagesearch.preprocessing.augmentation import image_augmentation
     from pyimagesearch.training.data import input_spec_for, make_dataset
 
-    spec = input_spec_for(images.shape[2], images.shape[1])
-    ds = make_dataset(images, labels, options.get("batch_size", 32), spec, shuffle=True,
-                               seed=seed, augmentation=image_augmentation(seed=seed))
+    mlp = architecture == "mlp"
+    spec = input_spec_for(images.shape[2], images.shape[1], flatten=mlp)
+    ds = make_dataset(images, labels, options.get("batch_size", 32), spec, shuffle=True, seed=seed,
+                      augmentation=None if mlp else image_augmentation(seed=seed))
     # Cached: the first epoch's augmented float batches are replayed, so the
     # epochs after it cost the model alone (how much the pipeline takes).
     return ds.cache() if options.get("cached") else ds
@@ -145,7 +164,7 @@ def alternate(architecture, variants, images, labels, classes, epochs, fc_units,
     for label, options in variants:
         keras.utils.set_random_seed(seed)
         runs.append((label, build(architecture, classes, options, fc_units),
-                     dataset_for(images, labels, options, seed), []))
+                     dataset_for(architecture, images, labels, options, seed), []))
     for epoch in range(epochs + 1):
         for label, model, ds, speeds in runs:
             start = time.perf_counter()
@@ -228,6 +247,8 @@ def main():
                         help="training images for SmallVGGNet (default: all 2250)")
     parser.add_argument("--alexnet-images", type=int, default=320,
                         help="training images for AlexNet, which is ~10x slower (default: %(default)s)")
+    parser.add_argument("--mobilenet-images", type=int, default=640,
+                        help="training images for fine-tuning MobileNet 0.25 at 224 px (default: %(default)s)")
     parser.add_argument("--fc-units", type=int, default=1024,
                         help="AlexNet's FC width; the tutorial's is 4096 (default: %(default)s)")
     parser.add_argument("--skip-peak", action="store_true", help="do not measure the matmul peak")
@@ -236,7 +257,8 @@ def main():
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--images", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.images_for = lambda a: args.alexnet_images if a == "alexnet" else args.vgg_images
+    args.images_for = lambda a: {"alexnet": args.alexnet_images,
+                                 "mobilenet": args.mobilenet_images}.get(a, args.vgg_images)
     if args.child:
         return child(args)
 
