@@ -17,6 +17,9 @@ and the classification report (in the sidecar).
     python fine_tune.py --dataset animals --model output/finetuned.keras --backbone mobilenet \\
         --alpha 0.25 --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5
 
+Unlike the other trainers, it trains in float32 by default: on a CPU with
+AVX512_BF16, --precision mixed_bfloat16 ran MobileNet 0.7x as fast.
+
 The defaults are the recipe measured in full on Animals (BENCHMARKS.md,
 "Fine-tuning"): 0.959 test accuracy with MobileNet 0.25 at 224 px, level
 with its frozen features + logistic regression (0.957 on the same images).
@@ -65,7 +68,9 @@ def parse_args(argv):
                        help="phase 2's peak learning rate; --lr is phase 1's, constant "
                             "(default: %(default)s)")
     cli.add_optimizer_arguments(train, optimizer="adamw", schedule="cosine")
-    train.set_defaults(warmup=1)
+    # float32, not auto: bfloat16 trained MobileNet (depthwise convolutions) at
+    # 0.7x float32's speed on an AVX512_BF16 CPU (BENCHMARKS.md, "Precision").
+    train.set_defaults(warmup=1, precision="float32")
     cli.add_augmentation_arguments(train, mirror_test=True, label_smoothing=0.1)
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)

@@ -110,13 +110,17 @@ def test_trainers_record_the_precision_and_save_float32(script, precision, extra
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
 
 
-def test_float32_runs_record_float32(tmp_path):
+@pytest.mark.parametrize("flags", [["--precision", "float32"], []])
+def test_the_default_is_auto_and_float32_is_kept_when_asked(flags, tmp_path):
     import train_simple_nn
+    from pyimagesearch.training.precision import choose_precision
 
     dataset = make_colour_dataset(tmp_path / "dataset", per_class=6, size=(8, 8))
     assert train_simple_nn.main(["--dataset", str(dataset), "--model", str(tmp_path / "m.keras"),
-                                 "--size", "8", "--epochs", "1"]) == 0
-    assert json.loads((tmp_path / "m.json").read_text())["run"]["precision"] == "float32"
+                                 "--size", "8", "--epochs", "1", *flags]) == 0
+    run = json.loads((tmp_path / "m.json").read_text())["run"]
+    assert run["precision"] == (flags[1] if flags else choose_precision("auto")[0])
+    assert run["arguments"]["precision"] == (flags[1] if flags else "auto")
 
 
 @pytest.mark.parametrize("script", ["train_simple_nn.py", "train_vgg.py", "train_alexnet.py"])

@@ -50,14 +50,14 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
     add_class_weight_argument(train)
     # A UserError from `type` is one line, where `choices` prints the usage too.
-    train.add_argument("--precision", default="float32", type=check_precision, metavar="{" + ",".join(PRECISIONS) + "}",
+    train.add_argument("--precision", default="auto", type=check_precision, metavar="{" + ",".join(PRECISIONS) + "}",
                        help="compute in 16 bits through a Keras mixed-precision policy (weights, "
                             "softmax and loss stay float32; the saved model is float32): "
                             "mixed_bfloat16 for CPUs with AVX512_BF16 or AMX, mixed_float16 for "
-                            "GPUs of compute capability 7.0+ (with loss scaling); auto picks one by "
-                            "the hardware; bfloat16 trained SmallVGGNet about 2x faster on an "
-                            "AVX512_BF16 CPU, at the same test accuracy (see BENCHMARKS.md) "
-                            "(default: %(default)s)")
+                            "GPUs of compute capability 7.0+ (with loss scaling); auto picks one of "
+                            "them by the hardware, float32 where neither fits; bfloat16 trained "
+                            "SmallVGGNet about 2x faster on an AVX512_BF16 CPU, at the same test "
+                            "accuracy (see BENCHMARKS.md) (default: %(default)s)")
     return train
 
 
