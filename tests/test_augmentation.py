@@ -1,6 +1,9 @@
+import argparse
+
+import cv2
 import numpy as np
 
-from pyimagesearch.preprocessing.augmentation import image_augmentation
+from pyimagesearch.preprocessing.augmentation import augmentation_from_args, image_augmentation
 from pyimagesearch.preprocessing.modelinput import to_model_input
 
 
@@ -17,6 +20,20 @@ def test_no_flip_and_full_stack_keep_shapes():
     assert [layer.name for layer in image_augmentation(flip=False).layers if "flip" in layer.name] == []
     batch = np.zeros((2, 16, 16, 3), np.float32)
     assert np.asarray(image_augmentation()(batch, training=True)).shape == (2, 16, 16, 3)
+
+
+def test_augmentation_presets_change_images_by_their_strength(tmp_path):
+    # A real decoded image with detail everywhere: a grid of coloured squares.
+    grid = np.kron(np.random.default_rng(0).integers(0, 256, (8, 8, 3)), np.ones((8, 8, 1)))
+    cv2.imwrite(str(tmp_path / "grid.png"), grid.astype(np.uint8))
+    batch = np.repeat(cv2.imread(str(tmp_path / "grid.png"))[None].astype(np.float32), 64, axis=0)
+
+    def change(name):
+        args = argparse.Namespace(augmentation=name, flip=False, seed=3)
+        return np.abs(np.asarray(augmentation_from_args(args)(batch, training=True)) - batch).mean()
+
+    assert change("none") == 0
+    assert 0 < change("light") < 0.7 * change("tutorial")
 
 
 def test_model_input_scales_subtracts_mean_and_flattens():

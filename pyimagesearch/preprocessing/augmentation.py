@@ -1,6 +1,19 @@
 import math
 
-import keras
+# --augmentation's geometric settings (flips are --flip's). "tutorial" is the
+# tutorial's ImageDataGenerator; "light" is closer to what fine-tuning
+# recipes use (fastai's default transforms: rotations up to 10 degrees, zoom
+# up to 1.1), for pretrained features that heavy distortion would fight.
+AUGMENTATIONS = {
+    "tutorial": {"rotation": 30, "shift": 0.1, "shear": 0.2, "zoom": 0.2},
+    "light": {"rotation": 10, "shift": 0.05, "shear": 0, "zoom": 0.1},
+    "none": {"rotation": 0, "shift": 0, "shear": 0, "zoom": 0},
+}
+
+
+def augmentation_from_args(args):
+    """The training augmentation of --augmentation, --flip and --seed."""
+    return image_augmentation(**AUGMENTATIONS[args.augmentation], flip=args.flip, seed=args.seed)
 
 
 def image_augmentation(rotation=30, shift=0.1, shear=0.2, zoom=0.2, flip=True, seed=None):
@@ -12,6 +25,8 @@ def image_augmentation(rotation=30, shift=0.1, shear=0.2, zoom=0.2, flip=True, s
     the saved model then contains no augmentation. Turn `flip` off for data
     whose mirror image means something else, such as digits or text.
     """
+    import keras  # here: the module's names are read before TensorFlow is imported
+
     stack = []
     if flip:
         stack.append(keras.layers.RandomFlip("horizontal", seed=seed))
@@ -25,4 +40,6 @@ def image_augmentation(rotation=30, shift=0.1, shear=0.2, zoom=0.2, flip=True, s
         stack.append(keras.layers.RandomShear(x_factor=factor, fill_mode="nearest", seed=seed))
     if zoom:
         stack.append(keras.layers.RandomZoom(zoom, fill_mode="nearest", seed=seed))
+    if not stack:  # an empty Sequential cannot be built
+        return keras.layers.Identity(name="augmentation")
     return keras.Sequential(stack, name="augmentation")
