@@ -305,3 +305,41 @@ def test_int8_exports_calibrate_on_the_training_split_and_report_test_accuracy(w
         agreement = np.mean(np.argmax(exports[name], axis=1) == np.argmax(reference, axis=1))
         assert agreement >= 0.8, name
         assert np.max(np.abs(exports[name] - reference)) < 0.1, name
+
+
+def test_a_float_export_that_disagrees_on_top1_is_not_written(workspace):
+    """The original is the trained conv net; what gets exported is the same
+    net with its output columns rotated (a real, different model: every
+    image's top-1 class moves to another class). Verification must refuse
+    it and leave the folder exactly as it was: no export, no sidecar, no
+    temporary file, an earlier export untouched."""
+    import dataclasses
+
+    import keras
+
+    import export
+    from pyimagesearch.export.run import export_model
+    from pyimagesearch.export.source import load_source
+    from pyimagesearch.utils.errors import UserError
+
+    root, dataset = workspace
+    model_path = save(*build("conv", dataset), root / "disagree" / "conv.keras", dataset)
+    earlier = model_path.with_suffix(".onnx")
+    earlier.write_bytes(b"an earlier export")
+    before = sorted(os.listdir(model_path.parent))
+    original = load_source(str(model_path))
+    rotated = keras.models.clone_model(original.model)
+    weights = original.model.get_weights()
+    weights[-2], weights[-1] = np.roll(weights[-2], 1, axis=1), np.roll(weights[-1], 1)
+    rotated.set_weights(weights)
+    rotated(np.zeros((1, *rotated.input_shape[1:]), np.float32))  # the export traces a called model
+    options = export.parse_args(["--model", str(model_path), "--format", "onnx", "litert",
+                                 "--images", str(dataset)])
+    with pytest.raises(UserError) as raised:
+        export_model(dataclasses.replace(original, model=rotated), options)
+    message = str(raised.value)
+    assert raised.value.exit_code == 1 and "\n" not in message
+    assert message.startswith(f"{earlier}: the onnx export disagrees with {model_path}")
+    assert "of 24 of 24 images" in message and message.endswith("nothing written")
+    assert sorted(os.listdir(model_path.parent)) == before
+    assert earlier.read_bytes() == b"an earlier export"
