@@ -29,6 +29,12 @@ def build(kind, dataset):
             "channel_order": "BGR", "scale": 1 / 255.0, "mean": None}
     if kind == "mlp":
         layers = [keras.Input((size * size * 3,)), keras.layers.Dense(16, activation="relu")]
+    elif kind == "vgg":  # the book's order, CONV => RELU => BN, twice
+        layers = [keras.Input((size, size, 3))]
+        for filters in (8, 16):
+            layers += [keras.layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                       keras.layers.BatchNormalization(), keras.layers.MaxPooling2D()]
+        layers.append(keras.layers.Flatten())
     else:
         layers = [keras.Input((size, size, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
                   keras.layers.BatchNormalization(), keras.layers.MaxPooling2D(), keras.layers.Flatten()]
@@ -122,6 +128,28 @@ def test_every_format_predicts_what_the_keras_model_predicts(kind, workspace, ca
     assert "ai-edge-litert" in litert_info["export"]["versions"]
     # The training sidecar is left alone.
     assert "export" not in json.loads(model_path.with_suffix(".json").read_text())
+
+
+def test_batch_normalization_after_relu_becomes_one_depthwise_conv(workspace, capsys):
+    """tf2onnx writes BN after an activation as Mul + Add; export.py rewrites
+    each pair into one depthwise 1x1 Conv (onnxruntime keeps it in its NCHWc
+    layout), and the export still predicts what Keras predicts."""
+    import onnx
+
+    import export
+
+    root, dataset = workspace
+    model, spec = build("vgg", dataset)
+    model.layers[1].moving_mean.assign(np.linspace(-1, 1, 8))  # a BN that changes the numbers
+    model_path = save(model, spec, root / "vgg" / "vgg.keras")
+    export.main(["--model", str(model_path), "--format", "onnx", "--images", str(dataset)])
+    assert "24 of 24 images" in capsys.readouterr().out
+    graph = onnx.load(model_path.with_suffix(".onnx")).graph
+    depthwise = [n for n in graph.node if n.op_type == "Conv"
+                 and any(a.name == "group" and a.i > 1 for a in n.attribute)]
+    assert len(depthwise) == 2 and not any(n.op_type == "Mul" for n in graph.node)
+    reference, exports = export_predictions(model_path, dataset)
+    assert np.max(np.abs(exports["vgg.onnx"] - reference)) < 1e-4
 
 
 @pytest.mark.parametrize("n_classes, scaler", [(3, False), (2, False), (3, True)])
