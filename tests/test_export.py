@@ -266,6 +266,25 @@ def test_predict_on_exports_matches_keras_without_tensorflow(exported_conv, work
         (dataset / "broken.jpg").unlink()
 
 
+def test_threads_option_sets_the_export_runtime_threads(exported_conv, workspace, tmp_path):
+    from pyimagesearch.inference.runtimes import load_model
+
+    onnx_path = exported_conv.with_suffix(".onnx")
+    session_options = load_model(str(onnx_path), threads=1).session.get_session_options()
+    assert session_options.intra_op_num_threads == 1
+    assert session_options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    one = run_script("predict.py", "--model", onnx_path, "--image", workspace[1], "--no-annotate",
+                     "--threads", "1")
+    default = run_script("predict.py", "--model", onnx_path, "--image", workspace[1], "--no-annotate")
+    assert one.returncode == default.returncode == 0, one.stderr + default.stderr
+    assert one.stdout == default.stdout and len(one.stdout.splitlines()) == 24
+    for model, threads, fragment in ((exported_conv, "1", "exported models (.onnx, .tflite) only"),
+                                     (onnx_path, "0", "--threads must be at least 1")):
+        result = run_script("predict.py", "--model", model, "--image", workspace[1], "--no-annotate",
+                            "--threads", threads)
+        assert_clean_failure(result, 2, fragment)
+
+
 def test_a_missing_runtime_names_the_package_and_the_requirements_file(exported_conv, workspace, tmp_path):
     blocker = tmp_path / "blocked" / "onnxruntime"
     blocker.mkdir(parents=True)
