@@ -11,7 +11,9 @@
 3. Throughput, model time only: the same images decoded and prepared once,
    then classified in batches of --batch-size by each runtime in this
    process, alternating (decoding is shared, so this is the stricter
-   comparison of the runtimes themselves).
+   comparison of the runtimes themselves); then the .onnx file with the
+   onnxruntime settings predict.py uses against spinning threads and one
+   thread.
 4. Agreement on the run's own test split: top-1 agreement with the original,
    test accuracy, largest probability difference, file size.
 
@@ -123,24 +125,57 @@ def benchmark_images(dataset, count):
     return sample(list_images(dataset, seed=42)[0], count)
 
 
-def bench_throughput(runtimes, paths, batch_size, repeats):
+def prepared_batches(spec, paths, batch_size):
     from pyimagesearch.inference.inputs import load_batches
 
-    spec = runtimes["original"][1]
-    batches = [b for _, b, _ in load_batches(spec, paths, batch_size) if b is not None]
+    return [b for _, b, _ in load_batches(spec, paths, batch_size) if b is not None]
+
+
+def onnx_settings(onnx_path):
+    """The .onnx export opened as predict.py opens it, beside the settings it
+    was measured against: spinning worker threads (onnxruntime's default)
+    and one thread."""
+    import onnxruntime
+
+    from pyimagesearch.inference.onnx_backend import OnnxModel
+
+    default = OnnxModel(onnx_path)
+    runtimes = {f"onnx as predict.py opens it ({default.session.get_session_options().intra_op_num_threads} "
+                "threads, no spinning)": default}
+    for label, threads, spinning in (("onnx, threads spinning", default.session.get_session_options()
+                                      .intra_op_num_threads, "1"), ("onnx, --threads 1", 1, "0")):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+        session = onnxruntime.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+        runtimes[label] = OnnxSession(session)
+    return runtimes
+
+
+class OnnxSession:
+    def __init__(self, session):
+        self.session, self.input_name = session, session.get_inputs()[0].name
+
+    def predict_on_batch(self, batch):
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+def bench_throughput(models, batches, batch_size, repeats, what="Throughput"):
+    """Alternate `models` ({label: model with predict_on_batch}, the first
+    one the baseline) over the same prepared batches."""
     n = sum(len(b) for b in batches)
-    speeds = {label: [] for label in runtimes}
+    speeds = {label: [] for label in models}
     for _ in range(repeats):
-        for label, (model, _) in runtimes.items():
+        for label, model in models.items():
             model.predict_on_batch(batches[0])  # warm-up (graph tracing, allocation)
             start = time.perf_counter()
             for batch in batches:
                 model.predict_on_batch(batch)
             speeds[label].append(n / (time.perf_counter() - start))
-    print(f"\n## Throughput on {n} images (batches of {batch_size}, model time only, "
-          f"{repeats} alternating rounds)\n")
+    print(f"\n## {what} on {n} images (batches of {batch_size}, model time only, "
+          f"{repeats} alternating rounds, load average {os.getloadavg()[0]:.1f} at the end)\n")
     print("| model | images/s median | best | vs original |\n| --- | --- | --- | --- |")
-    base = statistics.median(speeds["original"])
+    base = statistics.median(next(iter(speeds.values())))
     for label, values in speeds.items():
         median = statistics.median(values)
         print(f"| {label} | {median:.0f} | {max(values):.0f} | {median / base:.2f}x |")
@@ -198,7 +233,12 @@ def main():
     if args.folder_repeats:
         bench_folder(found, paths, args.folder_repeats)
     source, runtimes = open_runtimes(found)
-    bench_throughput(runtimes, paths, args.batch_size, max(1, args.repeats // 2 + 1))
+    batches = prepared_batches(runtimes["original"][1], paths, args.batch_size)
+    rounds = max(1, args.repeats // 2 + 1)
+    bench_throughput({label: model for label, (model, _) in runtimes.items()}, batches, args.batch_size, rounds)
+    if "onnx" in runtimes:
+        bench_throughput({"original": runtimes["original"][0], **onnx_settings(dict(found)["onnx"])}, batches,
+                         args.batch_size, rounds, "onnxruntime settings")
     bench_agreement(source, runtimes, found)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
