@@ -131,10 +131,11 @@ def prepared_batches(spec, paths, batch_size):
     return [b for _, b, _ in load_batches(spec, paths, batch_size) if b is not None]
 
 
-def onnx_settings(onnx_path):
+def onnx_settings(onnx_path, other_exports=()):
     """The .onnx export opened as predict.py opens it, beside the settings it
-    was measured against: spinning worker threads (onnxruntime's default)
-    and one thread."""
+    was measured against (spinning worker threads, onnxruntime's default;
+    one thread) and `other_exports` of the same model (e.g. written by an
+    earlier version of export.py), opened the same way."""
     import onnxruntime
 
     from pyimagesearch.inference.onnx_backend import OnnxModel
@@ -149,6 +150,8 @@ def onnx_settings(onnx_path):
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         session = onnxruntime.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
         runtimes[label] = OnnxSession(session)
+    for path in other_exports:
+        runtimes[f"{path}, opened the same way"] = OnnxModel(path)
     return runtimes
 
 
@@ -216,6 +219,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--folder-repeats", type=int, default=3,
                         help="fresh-process runs on the folder of --images images; 0 skips them")
+    parser.add_argument("--also-onnx", nargs="+", default=[], metavar="ONNX",
+                        help="other .onnx exports of the same model (e.g. from an earlier export.py) to "
+                             "alternate with this one in the onnxruntime settings table")
     args = parser.parse_args()
     if min(args.images, args.batch_size, args.repeats) < 1 or args.folder_repeats < 0:
         parser.error("--images, --batch-size and --repeats must be at least 1, --folder-repeats at least 0")
@@ -223,6 +229,9 @@ def main():
         parser.error(f"{args.model}: model file not found")
     if not os.path.isdir(args.dataset):
         parser.error(f"{args.dataset}: dataset folder not found")
+    for path in args.also_onnx:
+        if not os.path.isfile(path):
+            parser.error(f"{path}: --also-onnx file not found")
     found = variants(args.model)
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
     print("command: python benchmarks/bench_export.py " + " ".join(sys.argv[1:]))
@@ -237,8 +246,9 @@ def main():
     rounds = max(1, args.repeats // 2 + 1)
     bench_throughput({label: model for label, (model, _) in runtimes.items()}, batches, args.batch_size, rounds)
     if "onnx" in runtimes:
-        bench_throughput({"original": runtimes["original"][0], **onnx_settings(dict(found)["onnx"])}, batches,
-                         args.batch_size, rounds, "onnxruntime settings")
+        settings = onnx_settings(dict(found)["onnx"], args.also_onnx)
+        bench_throughput({"original": runtimes["original"][0], **settings}, batches, args.batch_size, rounds,
+                         "onnxruntime settings")
     bench_agreement(source, runtimes, found)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
