@@ -217,14 +217,17 @@ def main():
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="alternating rounds of the model-time-only tables (default: --repeats // 2 + 1)")
     parser.add_argument("--folder-repeats", type=int, default=3,
                         help="fresh-process runs on the folder of --images images; 0 skips them")
     parser.add_argument("--also-onnx", nargs="+", default=[], metavar="ONNX",
                         help="other .onnx exports of the same model (e.g. from an earlier export.py) to "
                              "alternate with this one in the onnxruntime settings table")
     args = parser.parse_args()
-    if min(args.images, args.batch_size, args.repeats) < 1 or args.folder_repeats < 0:
-        parser.error("--images, --batch-size and --repeats must be at least 1, --folder-repeats at least 0")
+    if min(args.images, args.batch_size, args.repeats, args.rounds or 1) < 1 or args.folder_repeats < 0:
+        parser.error("--images, --batch-size, --repeats and --rounds must be at least 1, --folder-repeats at "
+                     "least 0")
     if not os.path.isfile(args.model):
         parser.error(f"{args.model}: model file not found")
     if not os.path.isdir(args.dataset):
@@ -243,7 +246,7 @@ def main():
         bench_folder(found, paths, args.folder_repeats)
     source, runtimes = open_runtimes(found)
     batches = prepared_batches(runtimes["original"][1], paths, args.batch_size)
-    rounds = max(1, args.repeats // 2 + 1)
+    rounds = args.rounds or args.repeats // 2 + 1
     bench_throughput({label: model for label, (model, _) in runtimes.items()}, batches, args.batch_size, rounds)
     if "onnx" in runtimes:
         settings = onnx_settings(dict(found)["onnx"], args.also_onnx)
