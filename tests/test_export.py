@@ -29,6 +29,12 @@ def build(kind, dataset):
             "channel_order": "BGR", "scale": 1 / 255.0, "mean": None}
     if kind == "mlp":
         layers = [keras.Input((size * size * 3,)), keras.layers.Dense(16, activation="relu")]
+    elif kind == "vgg":  # the book's order, CONV => RELU => BN, twice
+        layers = [keras.Input((size, size, 3))]
+        for filters in (8, 16):
+            layers += [keras.layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                       keras.layers.BatchNormalization(), keras.layers.MaxPooling2D()]
+        layers.append(keras.layers.Flatten())
     else:
         layers = [keras.Input((size, size, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
                   keras.layers.BatchNormalization(), keras.layers.MaxPooling2D(), keras.layers.Flatten()]
@@ -122,6 +128,28 @@ def test_every_format_predicts_what_the_keras_model_predicts(kind, workspace, ca
     assert "ai-edge-litert" in litert_info["export"]["versions"]
     # The training sidecar is left alone.
     assert "export" not in json.loads(model_path.with_suffix(".json").read_text())
+
+
+def test_batch_normalization_after_relu_becomes_one_depthwise_conv(workspace, capsys):
+    """tf2onnx writes BN after an activation as Mul + Add; export.py rewrites
+    each pair into one depthwise 1x1 Conv (onnxruntime keeps it in its NCHWc
+    layout), and the export still predicts what Keras predicts."""
+    import onnx
+
+    import export
+
+    root, dataset = workspace
+    model, spec = build("vgg", dataset)
+    model.layers[1].moving_mean.assign(np.linspace(-1, 1, 8))  # a BN that changes the numbers
+    model_path = save(model, spec, root / "vgg" / "vgg.keras")
+    export.main(["--model", str(model_path), "--format", "onnx", "--images", str(dataset)])
+    assert "24 of 24 images" in capsys.readouterr().out
+    graph = onnx.load(model_path.with_suffix(".onnx")).graph
+    depthwise = [n for n in graph.node if n.op_type == "Conv"
+                 and any(a.name == "group" and a.i > 1 for a in n.attribute)]
+    assert len(depthwise) == 2 and not any(n.op_type == "Mul" for n in graph.node)
+    reference, exports = export_predictions(model_path, dataset)
+    assert np.max(np.abs(exports["vgg.onnx"] - reference)) < 1e-4
 
 
 @pytest.mark.parametrize("n_classes, scaler", [(3, False), (2, False), (3, True)])
@@ -238,6 +266,25 @@ def test_predict_on_exports_matches_keras_without_tensorflow(exported_conv, work
         (dataset / "broken.jpg").unlink()
 
 
+def test_threads_option_sets_the_export_runtime_threads(exported_conv, workspace, tmp_path):
+    from pyimagesearch.inference.runtimes import load_model
+
+    onnx_path = exported_conv.with_suffix(".onnx")
+    session_options = load_model(str(onnx_path), threads=1).session.get_session_options()
+    assert session_options.intra_op_num_threads == 1
+    assert session_options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    one = run_script("predict.py", "--model", onnx_path, "--image", workspace[1], "--no-annotate",
+                     "--threads", "1")
+    default = run_script("predict.py", "--model", onnx_path, "--image", workspace[1], "--no-annotate")
+    assert one.returncode == default.returncode == 0, one.stderr + default.stderr
+    assert one.stdout == default.stdout and len(one.stdout.splitlines()) == 24
+    for model, threads, fragment in ((exported_conv, "1", "exported models (.onnx, .tflite) only"),
+                                     (onnx_path, "0", "--threads must be at least 1")):
+        result = run_script("predict.py", "--model", model, "--image", workspace[1], "--no-annotate",
+                            "--threads", threads)
+        assert_clean_failure(result, 2, fragment)
+
+
 def test_a_missing_runtime_names_the_package_and_the_requirements_file(exported_conv, workspace, tmp_path):
     blocker = tmp_path / "blocked" / "onnxruntime"
     blocker.mkdir(parents=True)
@@ -305,3 +352,41 @@ def test_int8_exports_calibrate_on_the_training_split_and_report_test_accuracy(w
         agreement = np.mean(np.argmax(exports[name], axis=1) == np.argmax(reference, axis=1))
         assert agreement >= 0.8, name
         assert np.max(np.abs(exports[name] - reference)) < 0.1, name
+
+
+def test_a_float_export_that_disagrees_on_top1_is_not_written(workspace):
+    """The original is the trained conv net; what gets exported is the same
+    net with its output columns rotated (a real, different model: every
+    image's top-1 class moves to another class). Verification must refuse
+    it and leave the folder exactly as it was: no export, no sidecar, no
+    temporary file, an earlier export untouched."""
+    import dataclasses
+
+    import keras
+
+    import export
+    from pyimagesearch.export.run import export_model
+    from pyimagesearch.export.source import load_source
+    from pyimagesearch.utils.errors import UserError
+
+    root, dataset = workspace
+    model_path = save(*build("conv", dataset), root / "disagree" / "conv.keras", dataset)
+    earlier = model_path.with_suffix(".onnx")
+    earlier.write_bytes(b"an earlier export")
+    before = sorted(os.listdir(model_path.parent))
+    original = load_source(str(model_path))
+    rotated = keras.models.clone_model(original.model)
+    weights = original.model.get_weights()
+    weights[-2], weights[-1] = np.roll(weights[-2], 1, axis=1), np.roll(weights[-1], 1)
+    rotated.set_weights(weights)
+    rotated(np.zeros((1, *rotated.input_shape[1:]), np.float32))  # the export traces a called model
+    options = export.parse_args(["--model", str(model_path), "--format", "onnx", "litert",
+                                 "--images", str(dataset)])
+    with pytest.raises(UserError) as raised:
+        export_model(dataclasses.replace(original, model=rotated), options)
+    message = str(raised.value)
+    assert raised.value.exit_code == 1 and "\n" not in message
+    assert message.startswith(f"{earlier}: the onnx export disagrees with {model_path}")
+    assert "of 24 of 24 images" in message and message.endswith("nothing written")
+    assert sorted(os.listdir(model_path.parent)) == before
+    assert earlier.read_bytes() == b"an earlier export"

@@ -44,7 +44,11 @@ class BackboneInput(keras.layers.Layer):
         self.preprocess_input = preprocess_function(backbone)
 
     def call(self, x):
-        x = keras.ops.flip(x, axis=-1)
+        # Reversed slices, not keras.ops.flip: tf2onnx turns a flip (ReverseV2)
+        # into ReverseSequence between two Transposes, which took a third of
+        # onnxruntime's time on MobileNet-0.25; a slice with step -1 is one
+        # Slice node (benchmarks/bench_export.py, BENCHMARKS.md "Exports").
+        x = x[..., ::-1]
         if self.mirror:
-            x = keras.ops.flip(x, axis=2)
+            x = x[:, :, ::-1, :]
         return self.preprocess_input(x)

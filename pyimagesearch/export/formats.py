@@ -21,6 +21,10 @@ def write_export(model, path, fmt, **converter_options):
     """model.export, with its progress messages on stderr (stdout is for results)."""
     with contextlib.redirect_stdout(sys.stderr):
         model.export(path, format=FORMATS[fmt][1], verbose=False, **converter_options)
+    if fmt == "onnx":
+        from .onnxgraph import fuse_channel_affines
+
+        fuse_channel_affines(path)
 
 
 def open_export(path, fmt):

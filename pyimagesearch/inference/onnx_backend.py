@@ -20,6 +20,11 @@ class OnnxModel:
             raise missing_runtime(path, "onnxruntime") from None
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
+        # Idle worker threads block instead of spinning: spinning took the
+        # cores from predict.py's own decoding threads and from other jobs,
+        # and a batch's operators are long enough that waking a thread costs
+        # nothing measurable (paired runs: BENCHMARKS.md "Exports").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: keep stderr for our messages
         try:
             self.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])

@@ -14,17 +14,19 @@ from .exportfile import REQUIREMENTS_FILE
 EXPORT_FORMATS = {".onnx": "onnx", ".tflite": "litert"}
 
 
-def load_model(path):
-    """The model at `path`, opened by the runtime its extension names."""
+def load_model(path, threads=None):
+    """The model at `path`, opened by the runtime its extension names;
+    `threads` (default: every core) applies to the exports' runtimes; Keras
+    keeps its own."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext == ".onnx":
         from .onnx_backend import OnnxModel
 
-        return OnnxModel(path)
+        return OnnxModel(path, threads)
     if ext == ".tflite":
         from .litert_backend import LiteRTModel
 
-        return LiteRTModel(path)
+        return LiteRTModel(path, threads)
     require_tensorflow(path)
     from .keras_backend import load_keras_model
 
@@ -40,11 +42,11 @@ def require_tensorflow(path):
                         f"and run the .onnx or .tflite file (needs only {REQUIREMENTS_FILE})", 1)
 
 
-def load_classifier(model_path, label_bin=None, width=None, height=None, flatten=None):
+def load_classifier(model_path, label_bin=None, width=None, height=None, flatten=None, *, threads=None):
     """Return (model, class_names, input_spec). The sidecar beside the model
     supplies everything; the tutorial's flags override it, and let a model
     without a sidecar be used at all."""
-    model = load_model(model_path)
+    model = load_model(model_path, threads)
     if os.path.exists(sidecar_path(model_path)):
         info = load_model_info(model_path)
         check_export_sidecar(model_path, info)
