@@ -162,7 +162,9 @@ def predict_local(model, *datasets):
     strategy), so any worker can call it. One traced function, not eager
     calls: on fine_tune.py's 750 test images at 224 px, eager calls peaked
     at 3.7 GB against 1.7 GB (BENCHMARKS.md, "Fine-tuning")."""
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    # autograph=False: a lambda has nothing to convert, and a converted one
+    # leaves a generated file in the temp folder when a run is interrupted.
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
     return [np.concatenate([np.asarray(forward(x)) for x, _ in ds]) for ds in datasets]
 
 
