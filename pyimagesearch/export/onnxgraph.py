@@ -48,15 +48,18 @@ def fuse_channel_affines(path):
                     return data, value
         return None
 
+    # Outputs of the Adds folded into a Conv: names, not the node objects,
+    # since protobuf may hand out a new wrapper each time a field is read.
     rewritten, dropped, nodes = 0, set(), []
     for node in graph.node:
-        if id(node) in dropped:
+        if node.op_type == "Add" and node.output[0] in dropped:
             continue
         users = consumers.get(node.output[0], []) if node.op_type == "Mul" else []
         mul = per_channel(node) if node.op_type == "Mul" else None
         add = users[0] if len(users) == 1 and users[0].op_type == "Add" else None
         shift = per_channel(add) if add is not None and node.output[0] not in graph_outputs else None
-        if mul is None or mul[0] in after_conv or shift is None or shift[0] != node.output[0] or shift[1].shape != mul[1].shape:
+        if (mul is None or mul[0] in after_conv or shift is None or shift[0] != node.output[0]
+                or shift[1].shape != mul[1].shape):
             nodes.append(node)
             continue
         channels = mul[1].shape[1]
@@ -66,7 +69,7 @@ def fuse_channel_affines(path):
         nodes.append(helper.make_node("Conv", [mul[0], weight.name, bias.name], [add.output[0]],
                                       name=f"{node.name}/depthwise_affine", group=channels,
                                       kernel_shape=[1, 1]))
-        dropped.add(id(add))
+        dropped.add(add.output[0])
         rewritten += 1
     if not rewritten:
         return 0
