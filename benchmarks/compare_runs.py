@@ -11,6 +11,11 @@ its accuracy is checked against the one the sidecar recorded.
 
     python benchmarks/compare_runs.py --dataset ../shared/data/animals \\
         /tmp/runs/r2/vgg.keras /tmp/runs/r6/vgg.keras
+
+AlexNets trained by train_alexnet.py are compared on their HDF5 folder's
+test.hdf5 (no --dataset needed):
+
+    python benchmarks/compare_runs.py /tmp/parity/alexnet_float32.keras /tmp/parity/alexnet_bf16.keras
 """
 import argparse
 import json
@@ -26,7 +31,10 @@ from pyimagesearch.evaluation.cropaccuracy import compare_views
 
 
 def test_probabilities(model_path, dataset, splits):
-    """The model's test-set probabilities and labels, on the split its run used."""
+    """The model's test-set probabilities and labels, on the split its run
+    used: the folder trainers' rebuilt from the sidecar, or, for a run
+    trained from HDF5 (train_alexnet.py), the test.hdf5 beside its training
+    file, one view per image as its own evaluation did."""
     import keras
 
     from pyimagesearch.training import data as training
@@ -34,6 +42,14 @@ def test_probabilities(model_path, dataset, splits):
     with open(os.path.splitext(model_path)[0] + ".json") as f:
         sidecar = json.load(f)
     args, spec, run = sidecar["run"]["arguments"], sidecar["input"], sidecar["run"]
+    if args.get("hdf5"):
+        from pyimagesearch.evaluation.cropaccuracy import predict_views
+
+        model = keras.models.load_model(model_path, safe_mode=True)
+        labels, probs, _ = predict_views(model, os.path.join(args["hdf5"], "test.hdf5"), spec,
+                                         ten_crop=False, progress=False)
+        check_accuracy(model_path, probs, labels, run)
+        return probs, labels
     key = (args["seed"], args["test_size"], args.get("val_size"), spec["width"], spec["height"],
            spec["resize"], args["labels"])
     if key not in splits:  # one decode per distinct split
@@ -42,17 +58,23 @@ def test_probabilities(model_path, dataset, splits):
     model = keras.models.load_model(model_path, safe_mode=True)
     probs = training.predict_test(model, split.x_test, split.y_test, spec, 128,
                                   mirror_average=run.get("test_mirror_average", False))
-    accuracy = float((probs.argmax(axis=1) == split.y_test).mean())
+    check_accuracy(model_path, probs, split.y_test, run)
+    return probs, split.y_test
+
+
+def check_accuracy(model_path, probs, labels, run):
+    accuracy = float((probs.argmax(axis=1) == labels).mean())
     if abs(accuracy - run["test_accuracy"]) > 1e-9:
         print(f"[WARNING] {model_path}: test accuracy {accuracy:.4f} here, "
               f"{run['test_accuracy']:.4f} in its sidecar")
-    return probs, split.y_test
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, help="the dataset the models were trained on")
+    parser.add_argument("--dataset", default=None,
+                        help="the dataset the folder-trained models were trained on (default: the "
+                             "one in each sidecar; HDF5-trained models use their test.hdf5)")
     parser.add_argument("models", nargs="+", help=".keras models with their sidecars; the first "
                                                   "is the baseline of the differences")
     args = parser.parse_args()
