@@ -172,13 +172,14 @@ def check_split_sizes(args):
     split_size(args.val_size, "val-size")
 
 
-def add_augmentation_arguments(train, mirror_test=False, label_smoothing=0.0, augmentation="tutorial"):
+def add_augmentation_arguments(train, mirror_test=False, label_smoothing=0.0):
     """--augmentation, --flip, --mirror-test, --label-smoothing, --mixup,
     --cutmix of the folder trainers; check them with check_augmentation_arguments."""
-    train.add_argument("--augmentation", choices=list(AUGMENTATIONS), default=augmentation,
+    train.add_argument("--augmentation", choices=list(AUGMENTATIONS), default="tutorial",
                        help="random geometric changes of each training image: 'tutorial' rotates up "
-                            "to 30 degrees, shifts 10%%, shears and zooms 20%%; 'light' rotates up to "
-                            "10 degrees, shifts 5%% and zooms 10%%; 'none' (default: %(default)s)")
+                            "to 30 degrees, shifts 10%%, zooms 20%% and shears 0.2 degrees (the "
+                            "tutorial's ImageDataGenerator); 'light' rotates up to 10 degrees, shifts "
+                            "5%% and zooms 10%%; 'none' (default: %(default)s)")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="random horizontal flips; --no-flip for digits, text and other "
                             "data whose mirror image is another class (default: on)")
