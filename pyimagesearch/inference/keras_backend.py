@@ -6,7 +6,7 @@ import zipfile
 
 import keras
 
-from ..utils.errors import UserError
+from ..utils.errors import UserError, first_line
 
 
 def load_keras_model(path):
@@ -20,5 +20,4 @@ def load_keras_model(path):
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad archive
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path}: could not load the model ({first_line[:200]})", 1) from None
+        raise UserError(f"{path}: could not load the model ({first_line(exc)})", 1) from None
