@@ -105,7 +105,8 @@ def _write_int8(source, fmt, tmp, float_path, calibration):
 def _accuracies(source, runtime, split):
     """Test accuracy of the original and of the int8 export on the run's test split."""
     kept, probs = source.predict(split.test_paths)
-    labels = [label for path, label in zip(split.test_paths, split.test_labels) if path in set(kept)]
+    readable = set(kept)
+    labels = [label for path, label in zip(split.test_paths, split.test_labels) if path in readable]
     before = accuracy(probs, labels)
     after = accuracy(predict_kept(runtime, source.spec, kept), labels)
     print(f"[INFO] test accuracy on the run's {len(kept)} test images: {before:.4f} original, "

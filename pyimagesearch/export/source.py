@@ -10,6 +10,7 @@ import numpy as np
 from ..inference.inputs import predict_paths
 from ..utils.errors import UserError
 from ..utils.modelinfo import load_model_info
+from .verify import kept_results
 
 
 @dataclass
@@ -36,7 +37,7 @@ def load_source(path, batch_size=32):
     _call_once(model)
 
     def predict(paths):
-        return _collect(predict_paths(model, spec, paths, batch_size))
+        return kept_results(predict_paths(model, spec, paths, batch_size))
 
     return ExportSource(path, model, class_names, spec, info, predict)
 
@@ -57,7 +58,7 @@ def _transfer_source(path, batch_size):
             "scale": 1.0, "mean": None}
 
     def predict(paths):
-        return _collect(predict_transfer(classifier, extractor, paths))
+        return kept_results(predict_transfer(classifier, extractor, paths))
 
     return ExportSource(path, model, class_names, spec, info, predict)
 
@@ -65,12 +66,3 @@ def _transfer_source(path, batch_size):
 def _call_once(model):
     """Keras' export traces a model only after it has been called."""
     model(np.zeros((1, *model.input_shape[1:]), np.float32))
-
-
-def _collect(results):
-    kept, probs = [], []
-    for path, p, _ in results:
-        if p is not None:
-            kept.append(path)
-            probs.append(np.asarray(p, np.float32))
-    return kept, np.array(probs)

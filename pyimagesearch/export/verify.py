@@ -5,10 +5,16 @@ import numpy as np
 from ..inference.inputs import predict_paths
 
 
+def kept_results(results):
+    """(paths, probabilities (N, C) float32) of the readable images among
+    predict_paths-style (path, probabilities or None, reason) results."""
+    kept = [(path, p) for path, p, _ in results if p is not None]
+    return [path for path, _ in kept], np.array([p for _, p in kept], dtype=np.float32)
+
+
 def predict_kept(model, spec, paths, batch_size=64):
     """Probabilities (N, C) of the readable images among `paths`, in order."""
-    probs = [p for _, p, _ in predict_paths(model, spec, paths, batch_size) if p is not None]
-    return np.array(probs, dtype=np.float32)
+    return kept_results(predict_paths(model, spec, paths, batch_size))[1]
 
 
 def compare(reference, probs):
