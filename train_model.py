@@ -57,7 +57,7 @@ def main(argv=None):
     import skops
 
     from pyimagesearch.datasets.classweights import weights_for_run
-    from pyimagesearch.evaluation.reports import evaluate_predictions, headline_metrics
+    from pyimagesearch.evaluation.reports import report_predictions
     from pyimagesearch.transfer.classifier import save_classifier, split_rows, tune_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file, spec_from_attrs
 
@@ -84,16 +84,13 @@ def main(argv=None):
 
     print(f"[INFO] evaluating on the last {len(features) - i} rows...")
     y_pred = search.predict(features[i:])
-    report_text, report, _ = evaluate_predictions(labels[i:], y_pred, class_names)
-    print(report_text)
-    headline, text = headline_metrics(labels[i:], y_pred, len(class_names))
-    print(text)
+    fields, _ = report_predictions(labels[i:], y_pred, class_names)
 
     spec = spec_from_attrs(attrs)
     run = {"arguments": vars(args), "features_file": os.path.abspath(args.db),
            "source": attrs.get("source"), "train_rows": i, "test_rows": len(features) - i,
            "best_params": best, "cv_accuracy": float(search.best_score_),
-           "class_weight": weight_record, **headline, "classification_report": report,
+           "class_weight": weight_record, **fields,
            "test_errors": [{"path": paths[i + j], "label": class_names[labels[i + j]],
                             "predicted": class_names[p]}
                            for j, p in enumerate(y_pred) if p != labels[i + j]],

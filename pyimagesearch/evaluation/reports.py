@@ -38,6 +38,17 @@ def headline_metrics(y_true, y_pred, n_classes, split="test"):
     return {f"{split}_{key}": value for key, value in values.items()}, text
 
 
+def report_predictions(y_true, y_pred, class_names, split="test"):
+    """Print the classification report and the headline line, as every
+    evaluation does; return (sidecar fields: the headline metrics and the
+    report as a dict, accuracy)."""
+    text, report, accuracy = evaluate_predictions(y_true, y_pred, class_names)
+    print(text)
+    headline, line = headline_metrics(y_true, y_pred, len(class_names), split=split)
+    print(line)
+    return {**headline, "classification_report": report}, accuracy
+
+
 def save_confusion_matrix(path, y_true, y_pred, class_names, title=None):
     size = max(5, 0.6 * len(class_names) + 3)
     fig = Figure(figsize=(size, size))

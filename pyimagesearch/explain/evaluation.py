@@ -175,19 +175,15 @@ def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16,
 
     from ..evaluation.cropaccuracy import predict_views
     from ..evaluation.cropaccuracy import prepare as prepare_view
-    from ..evaluation.reports import evaluate_predictions, headline_metrics, save_confusion_matrix
+    from ..evaluation.reports import report_predictions, save_confusion_matrix
     from ..preprocessing import SimplePreprocessor
     from ..utils.modelinfo import save_model_info
 
     print(f"[INFO] evaluating the best model on {db_path} ({evaluated_on} split)...")
     labels, probs, _ = predict_views(model, db_path, spec, ten_crop=False, progress=False)
     y_pred = probs.argmax(axis=1)
-    report_text, report, accuracy = evaluate_predictions(labels, y_pred, class_names)
-    print(report_text)
-    headline, text = headline_metrics(labels, y_pred, len(class_names), split=evaluated_on)
-    print(text)
-    run.update({**headline, "evaluated_on": evaluated_on,
-                f"{evaluated_on}_images": len(labels), "classification_report": report,
+    fields, accuracy = report_predictions(labels, y_pred, class_names, split=evaluated_on)
+    run.update({**fields, "evaluated_on": evaluated_on, f"{evaluated_on}_images": len(labels),
                 **mistakes(labels, y_pred, class_names, evaluated_on)})
     save_confusion_matrix(outputs.confusion, labels, y_pred, class_names,
                           title=f"{run.get('architecture', 'model')}: {evaluated_on} accuracy {accuracy:.3f}")

@@ -21,7 +21,7 @@ import tensorflow as tf
 from ..callbacks import TrainingMonitor
 from ..callbacks.interrupt import interrupt_between_batches
 from ..datasets.classweights import weights_for_run
-from ..evaluation.reports import evaluate_predictions, headline_metrics, save_confusion_matrix
+from ..evaluation.reports import report_predictions, save_confusion_matrix
 from ..explain.evaluation import explain_run, mistakes
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
@@ -272,14 +272,10 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
     if mirror_average:
         print("[INFO] test predictions average each image and its mirror image")
     y_pred = probs.argmax(axis=1)
-    report_text, report, accuracy = evaluate_predictions(split.y_test, y_pred, split.class_names)
-    print(report_text)
-    headline, text = headline_metrics(split.y_test, y_pred, len(split.class_names))
-    print(text)
+    fields, accuracy = report_predictions(split.y_test, y_pred, split.class_names)
     run.update({
-        **headline,
+        **fields,
         "test_mirror_average": mirror_average,
-        "classification_report": report,
         **mistakes(split.y_test, y_pred, split.class_names),
         **run_stamp(tensorflow=tf.__version__, keras=keras.__version__),
     })
