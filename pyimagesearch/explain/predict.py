@@ -6,12 +6,9 @@ batched forward pass as the probabilities."""
 
 import os
 
-import cv2
-
 from ..datasets import UnreadableImage, read_image
 from ..inference.inputs import decode_batches, in_path_order, model_input
-from ..inference.outputs import annotate
-from ..utils.atomic import atomic_path
+from ..inference.outputs import annotate, write_image
 from ..utils.errors import UserError
 from ..utils.modelinfo import load_model_info
 from .heatmap import model_frame, overlay
@@ -73,14 +70,8 @@ def write_overlay(path, heatmap, text, output, used, suffix, resize, width, heig
         image = model_frame(read_image(path), resize, width, height)
     except UnreadableImage:
         return
-    name = f"{os.path.splitext(os.path.basename(path))[0]}_{suffix}.jpg"
-    while name in used:  # the same file name in two folders, as for the annotated copies
-        name = "_" + name
-    used.add(name)
-    target = os.path.join(output, name)
-    with atomic_path(target) as tmp:
-        if not cv2.imwrite(tmp, annotate(overlay(image, heatmap), f"{suffix} {text}")):
-            raise UserError(f"{target}: could not write the heatmap image", 1)
+    write_image(output, f"{os.path.splitext(os.path.basename(path))[0]}_{suffix}.jpg",
+                annotate(overlay(image, heatmap), f"{suffix} {text}"), used, "heatmap image")
 
 
 def explained_results(args, paths, class_names, model, spec_or_extractor):

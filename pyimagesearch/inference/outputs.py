@@ -28,6 +28,22 @@ def annotate(image, text):
     return annotated
 
 
+def write_image(output, name, image, used_names, what):
+    """Write `image` atomically as `<output>/<name>`, the name prefixed with
+    "_" until no earlier image of this run has it (the same file name from
+    two folders); return (the path written, whether it replaced a file).
+    `what` names the image in the error when OpenCV cannot write it."""
+    while name in used_names:
+        name = "_" + name
+    used_names.add(name)
+    target = os.path.join(output, name)
+    existed = os.path.exists(target)
+    with atomic_path(target) as tmp:
+        if not cv2.imwrite(tmp, image):
+            raise UserError(f"{target}: could not write the {what}", 1)
+    return target, existed
+
+
 def write_predictions(results, class_names, top_k=1, output=None, csv_path=None, show=False):
     """Report (path, probabilities or None, skip reason) results as predict.py
     does: `path<TAB>label<TAB>probability` per image on stdout (top_k pairs),
@@ -51,15 +67,8 @@ def write_predictions(results, class_names, top_k=1, output=None, csv_path=None,
         except UnreadableImage:
             continue
         if output is not None:
-            name = os.path.basename(path)
-            while name in used_names:  # same file name from two folders
-                name = "_" + name
-            used_names.add(name)
-            target = os.path.join(output, name)
-            replaced += os.path.exists(target)
-            with atomic_path(target) as tmp:
-                if not cv2.imwrite(tmp, annotated):
-                    raise UserError(f"{target}: could not write the annotated image", 1)
+            replaced += write_image(output, os.path.basename(path), annotated, used_names,
+                                    "annotated image")[1]
         if show:
             cv2.imshow("prediction", annotated)
             cv2.waitKey(0)
