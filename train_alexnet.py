@@ -106,7 +106,7 @@ def main(argv=None):
                                    len(train), args.warmup, args.momentum, args.weight_decay)
     # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
     spec = input_spec_for(args.size, args.size, resize="simple",
-                                   mean=[means["B"], means["G"], means["R"]])
+                          mean=[means["B"], means["G"], means["R"]])
     spec.update(scale=1.0, crop=args.size)
     fit_from_hdf5(model, train, val, optimizer, outputs, spec, train.class_names,
                   RunConfig.from_args(args, "alexnet", batch_size=batch_size), dist=dist,
