@@ -15,6 +15,7 @@ HDF5 layout (plain h5py reads it):
     images       uint8 (N, H, W, 3), BGR channel order
     labels       int64 (N,), index into label_names
     label_names  (C,) UTF-8 strings
+    paths        (N,) UTF-8 strings, each image's file relative to `source`
     attributes   format, channel_order, width, height, source, split
 
 Nothing half-written is left at --output: files are built in a hidden folder

@@ -54,6 +54,31 @@ def test_build_writes_splits_mean_and_summary(tmp_path):
                                                      "train.hdf5", "val.hdf5"]
 
 
+def test_build_records_each_rows_file(tmp_path):
+    # Every file one colour of its own, so a row can only match its own file.
+    root = tmp_path / "ds"
+    for c, name in enumerate("abc"):
+        (root / name).mkdir(parents=True)
+        for i in range(7):
+            cv2.imwrite(str(root / name / f"{name}{i}.png"),
+                        np.full((30, 50, 3), (80 * c + 10 * i, 30 * i, 200 - 50 * c), np.uint8))
+    (root / "a" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    out = tmp_path / "hdf5"
+    result = run_script("build_hdf5.py", "--dataset", root, "--output", out, "--size", 16,
+                        "--test-size", 6, "--val-size", 3)
+    assert result.returncode == 0, result.stderr
+    seen = []
+    for split in ("train", "val", "test"):
+        with h5py.File(out / f"{split}.hdf5", "r") as db:
+            paths = list(db["paths"].asstr()[:])
+            assert len(paths) == len(db["images"])
+            for image, label, path in zip(db["images"][:], db["labels"][:], paths):
+                assert path.split("/")[0] == "abc"[label]
+                assert (image == cv2.imread(str(root / path))[0, 0]).all(), path
+            seen += paths
+    assert sorted(seen) == sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+
+
 def test_build_refuses_to_overwrite_without_force(tmp_path):
     dataset = make_colour_dataset(tmp_path / "ds", per_class=6)
     out = tmp_path / "hdf5"
@@ -146,6 +171,11 @@ def test_alexnet_end_to_end(tmp_path):
     assert sum(p["count"] for p in run["most_confused"]) == round((1 - run["test_accuracy"]) * 6)
     for name in ("alexnet_top_losses.png", "alexnet_report.html", "alexnet_confusion.png"):
         assert name in trained.stdout and (tmp_path / "model" / name).stat().st_size > 0
+    # The gallery names the test images by their files (6 test images, up to 16 shown).
+    with h5py.File(out / "test.hdf5") as db:
+        test_files = list(db["paths"].asstr()[:])
+    page = (tmp_path / "model" / "alexnet_report.html").read_text()
+    assert all(f"<b>{name}</b>" in page for name in test_files) and "<b>row " not in page
 
     evaluated = run_script("crop_accuracy.py", "--hdf5", out, "--model", model)
     assert evaluated.returncode == 0, evaluated.stderr

@@ -150,16 +150,21 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
 
 def hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer, prepare, data_key="images"):
     """top_loss_tiles for images stored in an HDF5 file: only the rows
-    shown are read (in file order, as h5py requires), never the whole set."""
+    shown are read (in file order, as h5py requires), never the whole set.
+    Each tile is named by its file (the file's `paths`), or by its row in
+    files of older builds."""
     import h5py
+
+    from ..io.hdf5file import read_paths
 
     order, _ = top_losses(probs, labels, top_n)
     rows = np.sort(order)
     with h5py.File(db_path, "r") as db:
         images = db[data_key][rows] if len(rows) else np.empty((0,))
+        files = read_paths(db, rows) if len(rows) else []
     tiles = top_loss_tiles(images, np.asarray(labels)[rows], np.asarray(probs)[rows], class_names, top_n,
                            explainer, prepare)
-    names = {f"#{i}": f"row {rows[i]}" for i in range(len(rows))}
+    names = {f"#{i}": files[i] if files else f"row {rows[i]}" for i in range(len(rows))}
     for tile in tiles:
         tile.name = names[tile.name]
     return tiles

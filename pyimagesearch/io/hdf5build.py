@@ -20,6 +20,7 @@ as the three splits together, until the build ends.
 import collections
 import contextlib
 import os
+import pathlib
 import shutil
 import signal
 import time
@@ -112,11 +113,12 @@ def decode_all(path, paths, size, buf_size=128, workers=None, interrupts=None):
     return np.array(kept, dtype=np.int64), np.array(sums, dtype=np.float64).reshape(-1, 3), skipped
 
 
-def write_splits(source, splits, class_names, staging, attrs, block=256, interrupts=None):
+def write_splits(source, splits, class_names, staging, attrs, row_paths, block=256, interrupts=None):
     """Pass 2: read the staging file once, front to back, `block` rows at a
     time, appending each row to the file of its split (`splits` maps split
-    name to (rows, labels)). Rows keep the staging order, the seeded shuffle
-    of the listing, so every split is shuffled too. Reading contiguous
+    name to (rows, labels)), and each row's file (`row_paths`, one per
+    staging row) to its `paths`. Rows keep the staging order, the seeded
+    shuffle of the listing, so every split is shuffled too. Reading contiguous
     slices matters: h5py's list indexing (`source[[3, 17, ...]]`) selects
     row by row and made this pass 8x slower than decoding everything.
     `interrupts` (utils.interrupts) is checked after every block."""
@@ -133,6 +135,7 @@ def write_splits(source, splits, class_names, staging, attrs, block=256, interru
                 os.path.join(staging, f"{split}.hdf5"), buf_size=block,
                 attrs={**attrs, "split": split}))
             writer.store_class_labels(class_names)
+            writer.store_paths([row_paths[row] for row in np.flatnonzero(split_of == k)])
             writers.append(writer)
         for start in range(0, source.shape[0], block):
             if interrupts is not None:
@@ -187,8 +190,11 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
                    "classes_left_out": left_out, "run": run or {}}
         attrs = {"channel_order": CHANNEL_ORDER, "width": width, "height": height,
                  "source": os.path.abspath(dataset)}
+        # Relative, so the files still name their images after the dataset moves.
+        row_paths = [pathlib.Path(os.path.relpath(paths[i], dataset)).as_posix() for i in kept]
         with h5py.File(staged, "r") as db, deferred_interrupts() as interrupts:
-            write_splits(db["images"], splits, class_names, staging, attrs, interrupts=interrupts)
+            write_splits(db["images"], splits, class_names, staging, attrs, row_paths,
+                         interrupts=interrupts)
         for split in SPLITS:
             counts = np.bincount(np.asarray(splits[split][1]), minlength=len(class_names))
             summary["counts"][split] = {name: int(n) for name, n in zip(class_names, counts)}

@@ -110,6 +110,14 @@ class HDF5DatasetWriter:
 
     storeClassLabels = store_class_labels  # the book's spelling
 
+    def store_paths(self, paths):
+        """Save each row's source file as `paths`, UTF-8, in row order (for
+        galleries and reports that name the images they show)."""
+        if "paths" in self.db:
+            del self.db["paths"]
+        self.db.create_dataset("paths", data=[str(path) for path in paths], dtype=h5py.string_dtype(),
+                               track_times=False)
+
     def close(self):
         """Flush, trim the datasets to the rows added and (atomic mode) move
         the finished file onto `output_path`."""

@@ -6,6 +6,9 @@ Layout of `train.hdf5`, `val.hdf5` and `test.hdf5` (plain h5py reads them):
     labels       int64  (N,)          class index of each image
     label_names  str    (C,)          class names, UTF-8, index = label
                                       (dtype h5py.string_dtype())
+    paths        str    (N,)          each image's file, relative to the
+                                      `source` attribute, with "/" separators
+                                      (absent from files of older builds)
 
 File attributes: `format` ("pyimagesearch-hdf5/1"), `channel_order` ("BGR"),
 `width`, `height`, `source` (the dataset folder) and `split` (train, val or
@@ -68,6 +71,15 @@ def read_label_names(db):
     if "label_names" not in db:
         return None
     return [str(name) for name in db["label_names"].asstr()[:]]
+
+
+def read_paths(db, rows=None):
+    """The files of `rows` (all rows by default) as str, relative to the
+    file's `source` attribute, or None for a file without `paths`."""
+    if "paths" not in db:
+        return None
+    paths = db["paths"].asstr()
+    return [str(path) for path in (paths[:] if rows is None else paths[rows])]
 
 
 def hdf5_file(folder, split):
