@@ -172,10 +172,15 @@ def alternate(architecture, variants, images, labels, classes, epochs, fc_units,
             speed = len(images) / (time.perf_counter() - start)
             if epoch:
                 speeds.append(speed)
-            print(f"  epoch {epoch} {label}: {speed:.3g} images/s"
+            print(f"  epoch {epoch} {label}: {rate(speed)} images/s"
                   + ("" if epoch else " (warm-up, dropped)"), flush=True)
     flops = forward_flops(runs[0][1])
     return {label: speeds for label, _, _, speeds in runs}, flops
+
+
+def rate(images_per_s):
+    """3 significant digits, without the exponent that .3g gives from 1,000 on."""
+    return f"{images_per_s:.0f}" if images_per_s >= 100 else f"{images_per_s:.3g}"
 
 
 def report(title, speeds, flops, peaks, bf16_labels):
@@ -185,8 +190,10 @@ def report(title, speeds, flops, peaks, bf16_labels):
     base_median = statistics.median(speeds[base_label])
     base_best = max(speeds[base_label])
     train_gflop = 3 * flops / 1e9
+    measured = (f"peaks measured: float32 {peaks['float32']:.0f}, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s"
+                if peaks["float32"] else "peaks not measured (--skip-peak)")
     print(f"\n### {title}\n\nFLOPs per trained image: {train_gflop:.2f} GFLOP (forward {flops / 1e9:.3f} "
-          f"x3); peaks measured: float32 {peaks['float32']:.0f}, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s\n")
+          f"x3); {measured}\n")
     print("| variant | images/s median | best | median ratio | best ratio | % of own peak (median / best) "
           "| per-epoch images/s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -195,8 +202,8 @@ def report(title, speeds, flops, peaks, bf16_labels):
         peak = peaks["bfloat16" if label in bf16_labels else "float32"]
         share = (f"{100 * median * train_gflop / peak:.0f}% / {100 * best * train_gflop / peak:.0f}%"
                  if peak else "n/a")
-        print(f"| {label} | {median:.3g} | {best:.3g} | {median / base_median:.2f}x | "
-              f"{best / base_best:.2f}x | {share} | {', '.join(f'{v:.3g}' for v in values)} |")
+        print(f"| {label} | {rate(median)} | {rate(best)} | {median / base_median:.2f}x | "
+              f"{best / base_best:.2f}x | {share} | {', '.join(rate(v) for v in values)} |")
     sys.stdout.flush()
 
 
