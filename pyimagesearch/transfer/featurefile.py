@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ..datasets.folder import warn_left_out
 from ..io.hdf5datasetwriter import HDF5DatasetWriter
+from ..io.hdf5file import read_label_names, read_paths
 from ..utils.errors import UserError
 from ..utils.interrupts import deferred_interrupts
 from .backbones import file_sha256
@@ -108,8 +109,7 @@ def read_feature_file(path):
             raise UserError(f"{path}: not a features file (no {', '.join(missing)}); {hint}")
         features = db[DATA_KEY][:]
         labels = db["labels"][:]
-        names = [str(n) for n in db["label_names"].asstr()[:]]
-        paths = [str(p) for p in db["paths"].asstr()[:]]
+        names, paths = read_label_names(db), read_paths(db)
         attrs = {key: to_python(value) for key, value in db.attrs.items()}
     if not len(features) == len(labels) == len(paths) or features.ndim != 2:
         raise UserError(f"{path}: features, labels and paths disagree in length; the file is "
