@@ -42,31 +42,27 @@ def test_probabilities(model_path, dataset, splits):
     with open(os.path.splitext(model_path)[0] + ".json") as f:
         sidecar = json.load(f)
     args, spec, run = sidecar["run"]["arguments"], sidecar["input"], sidecar["run"]
+    model = keras.models.load_model(model_path, safe_mode=True)
     if args.get("hdf5"):
         from pyimagesearch.evaluation.cropaccuracy import predict_views
+        from pyimagesearch.io.hdf5file import hdf5_file
 
-        model = keras.models.load_model(model_path, safe_mode=True)
-        labels, probs, _ = predict_views(model, os.path.join(args["hdf5"], "test.hdf5"), spec,
+        labels, probs, _ = predict_views(model, hdf5_file(args["hdf5"], "test"), spec,
                                          ten_crop=False, progress=False)
-        check_accuracy(model_path, probs, labels, run)
-        return probs, labels
-    key = (args["seed"], args["test_size"], args.get("val_size"), spec["width"], spec["height"],
-           spec["resize"], args["labels"])
-    if key not in splits:  # one decode per distinct split
-        splits[key] = training.load_run_split(sidecar, dataset)
-    split = splits[key]
-    model = keras.models.load_model(model_path, safe_mode=True)
-    probs = training.predict_test(model, split.x_test, split.y_test, spec, 128,
-                                  mirror_average=run.get("test_mirror_average", False))
-    check_accuracy(model_path, probs, split.y_test, run)
-    return probs, split.y_test
-
-
-def check_accuracy(model_path, probs, labels, run):
+    else:
+        key = (args["seed"], args["test_size"], args.get("val_size"), spec["width"], spec["height"],
+               spec["resize"], args["labels"])
+        if key not in splits:  # one decode per distinct split
+            splits[key] = training.load_run_split(sidecar, dataset)
+        split = splits[key]
+        labels = split.y_test
+        probs = training.predict_test(model, split.x_test, labels, spec, 128,
+                                      mirror_average=run.get("test_mirror_average", False))
     accuracy = float((probs.argmax(axis=1) == labels).mean())
     if abs(accuracy - run["test_accuracy"]) > 1e-9:
         print(f"[WARNING] {model_path}: test accuracy {accuracy:.4f} here, "
               f"{run['test_accuracy']:.4f} in its sidecar")
+    return probs, labels
 
 
 def main():
