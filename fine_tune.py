@@ -31,7 +31,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
 from pyimagesearch.transfer.finetune import HEADS, describe_unfreeze, parse_unfreeze
 from pyimagesearch.utils import cli
@@ -40,7 +39,7 @@ from pyimagesearch.utils.errors import UserError, run_cli
 
 def parse_args(argv):
     parser = cli.make_parser(__doc__)
-    cli.add_dataset_arguments(parser)
+    cli.add_storage_arguments(cli.add_dataset_arguments(parser))
     model = parser.add_argument_group("model")
     model.add_argument("--backbone", choices=list(BACKBONES), default="mobilenet",
                        help="keras.applications model to fine-tune (default: %(default)s)")
@@ -100,7 +99,7 @@ def check_args(args):
 def main(argv=None):
     args = parse_args(argv)
     weights = check_args(args)
-    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, labels = cli.find_training_data(args)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
@@ -117,7 +116,7 @@ def main(argv=None):
     with dist.scope():
         model = build_model(args.backbone, weights, args.size, args.alpha, len(split.class_names),
                             args.head, args.dropout)
-        steps_per_epoch = math.ceil(len(split.x_train) / dist.global_batch(args.batch_size))
+        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(args.batch_size))
         head_optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), "constant",
                                         momentum=args.momentum, weight_decay=args.weight_decay)
         fine_tune_optimizer = make_optimizer(

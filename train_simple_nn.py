@@ -14,7 +14,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import run_cli
 
@@ -22,6 +21,7 @@ from pyimagesearch.utils.errors import run_cli
 def parse_args(argv):
     parser = cli.make_parser(__doc__)
     data = cli.add_dataset_arguments(parser)
+    cli.add_storage_arguments(data)
     data.add_argument("--size", type=int, default=32, help="input width and height (default: %(default)s)")
     train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
     cli.add_resume_argument(train)
@@ -35,7 +35,7 @@ def main(argv=None):
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
     cli.check_split_sizes(args)
     cli.check_distribute_arguments(args)
-    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, labels = cli.find_training_data(args)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 

@@ -24,7 +24,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import run_cli
 
@@ -32,6 +31,7 @@ from pyimagesearch.utils.errors import run_cli
 def parse_args(argv):
     parser = cli.make_parser(__doc__)
     data = cli.add_dataset_arguments(parser)
+    cli.add_storage_arguments(data)
     data.add_argument("--size", type=int, default=64, help="input width and height (default: %(default)s)")
     train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=None)
     cli.add_optimizer_arguments(train, optimizer="sgd", schedule="decay")
@@ -49,7 +49,7 @@ def main(argv=None):
     cli.check_split_sizes(args)
     cli.check_augmentation_arguments(args)
     cli.check_distribute_arguments(args)
-    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, labels = cli.find_training_data(args)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
@@ -67,7 +67,7 @@ def main(argv=None):
     with dist.scope():
         model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
                                   classes=len(split.class_names))
-        steps_per_epoch = math.ceil(len(split.x_train) / dist.global_batch(args.batch_size))
+        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(args.batch_size))
         optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
                                    steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
     result = run.fit_and_evaluate(

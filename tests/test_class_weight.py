@@ -131,7 +131,7 @@ def reported(outputs):
         return json.load(f)["loss"][0]
 
 results = {}
-split = Split(images, labels, images[:0], labels[:0], images[:6], labels[:6], names,
+split = Split.from_arrays(images, labels, images[:0], labels[:0], images[:6], labels[:6], names,
               [], [], [f"test_{i}.png" for i in range(6)])
 for case, smoothing in (("memory-sparse", 0.0), ("memory-one-hot", 0.1)):
     model, optimizer = build(rescale=False)

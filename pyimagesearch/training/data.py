@@ -1,133 +1,95 @@
-"""The in-memory data of a folder trainer: the dataset loaded as uint8 and
-split into train/val/test, and the tf.data pipelines that turn batches of
-it into model input (augmented, mixed) on the way to the model."""
+"""The tf.data pipelines that feed a model from a split's parts (held in
+memory or streamed from disk: see training.sources): shuffle row numbers,
+read each batch of rows as uint8, then augment, mix and convert it to
+float32 model input off the training thread, prefetching while one trains."""
 
-import time
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.model_selection import train_test_split
 
-from ..datasets import CHANNEL_ORDER, SimpleDatasetLoader
-from ..datasets.folder import check_classes, encode_labels, find_dataset, report_skipped, warn_left_out
-from ..datasets.split import split_size
-from ..preprocessing import RESIZERS
+from ..datasets import CHANNEL_ORDER
 from ..preprocessing.modelinput import to_model_input
-from ..utils.errors import UserError
+from .sources import ArrayImages, Part, Split, load_run_split, load_split  # noqa: F401 (their old home)
 
 
 @dataclass
-class Split:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: list
-    train_paths: list
-    val_paths: list
-    test_paths: list
+class BatchOptions:
+    """What happens to each training batch on its way to the model (see
+    make_dataset): `augmentation` (a Keras layer), `one_hot` (the number of
+    classes), `mixup` or `cutmix` (alpha), `class_weights` (one per class)."""
+    augmentation: object = None
+    one_hot: int = None
+    mixup: float = 0.0
+    cutmix: float = 0.0
+    class_weights: object = None
 
-
-def load_split(dataset, paths, listed_labels, width, height, resize="simple",
-               label_from="folder", seed=42, test_size=0.25, val_size=0.1, workers=None):
-    """Load the images `find_dataset(dataset)` listed, as uint8, and split
-    them into train/val/test.
-
-    The test split reproduces the tutorial exactly: paths sorted, shuffled
-    with `seed`, then `train_test_split(test_size, random_state=seed)` without
-    stratification (it depends only on the number of images). Validation
-    images, used for EarlyStopping, come out of the training part only, so
-    the test split never influences training.
-    """
-    test_size = split_size(test_size, "test-size")
-    val_size = split_size(val_size, "val-size")
-    loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], label_from=label_from,
-                                 workers=workers)
-    start = time.perf_counter()
-    data, labels = loader.load(paths, verbose=1, labels=listed_labels)
-    seconds = time.perf_counter() - start
-    report_skipped(loader.skipped, len(paths))
-    warn_left_out(listed_labels, labels)
-    if len(data) == 0:
-        raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
-    class_names = check_classes(dataset, labels, label_from)
-    print(f"[INFO] loaded {len(data)} images of {len(class_names)} classes in {seconds:.1f}s "
-          f"({len(data) / seconds:.0f} images/s); data {data.shape} {data.dtype}, "
-          f"{data.nbytes / 2**20:.1f} MiB")
-    y, class_names = encode_labels(labels, class_names)
-    index = np.arange(len(data))
-    try:
-        train_idx, test_idx = train_test_split(index, test_size=test_size, random_state=seed)
-        val_idx = np.array([], dtype=int)
-        if val_size:
-            try:
-                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
-                                                      random_state=seed, stratify=y[train_idx])
-            except ValueError:
-                # Too few images for one of each class in validation: a
-                # plain random split still gives EarlyStopping a signal.
-                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
-                                                      random_state=seed)
-    except ValueError as exc:
-        raise UserError(f"cannot split {len(data)} images with --test-size {test_size} and "
-                        f"--val-size {val_size}: {exc}") from None
-    kept_paths = loader.paths
-    return Split(data[train_idx], y[train_idx], data[val_idx], y[val_idx], data[test_idx],
-                 y[test_idx], class_names, *([kept_paths[i] for i in idx]
-                                             for idx in (train_idx, val_idx, test_idx)))
-
-
-def load_run_split(info, dataset=None):
-    """The split the run of sidecar `info` trained and tested on, decoded
-    again from `dataset` (default: the run's own --dataset): the same seed,
-    sizes and input spec pick the same images for each part, since the
-    tutorial's split depends only on the sorted, shuffled paths."""
-    args, spec = info["run"]["arguments"], info["input"]
-    dataset = dataset or args["dataset"]
-    label_from, seed = args.get("labels", "folder"), args.get("seed", 42)
-    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed)
-    return load_split(dataset, paths, labels, spec["width"], spec["height"],
-                      resize=spec.get("resize", "simple"), label_from=label_from, seed=seed,
-                      test_size=args.get("test_size", 0.25), val_size=args.get("val_size", 0.1))
 
 def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
                  augmentation=None, one_hot=None, mixup=0.0, cutmix=0.0, class_weights=None):
-    """A tf.data pipeline over uint8 arrays: shuffle, batch, then (in
-    parallel, off the training thread) augment and convert each batch to
-    float32 model input, prefetching the next batch while one trains.
-    `one_hot` (the number of classes) turns the integer labels into one-hot
-    rows, which label smoothing, `mixup` and `cutmix` need. `mixup` (alpha)
-    blends each image and its label with another of the batch (Zhang et al.
-    2018); `cutmix` (alpha, at most 1) pastes a rectangle of another image
-    instead, its label weighted by the rectangle's area (Yun et al. 2019).
-    Either way the weight is drawn from Beta(alpha, alpha).
+    """part_dataset over uint8 arrays held in memory (`images`, `labels`)."""
+    part = Part(ArrayImages(images), np.arange(len(images)), np.asarray(labels), [])
+    return part_dataset(part, batch_size, input_spec, shuffle, seed,
+                        BatchOptions(augmentation, one_hot, mixup, cutmix, class_weights))
 
-    `class_weights` (one per class) adds each image's weight as a third
-    element, computed after mixing: a blend of two images weighs the blend
-    of their classes' weights. Not Keras' class_weight, which would take a
-    mixed label's largest class and is not applied to distributed input."""
-    if mixup and cutmix:
+
+def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options=None, shard=None,
+                 mirror=False):
+    """A tf.data pipeline over one Part of a split: shuffle the row numbers
+    (each epoch a new permutation), batch them, read each batch's rows as
+    uint8 (from memory or disk), then (in parallel, off the training thread)
+    augment and convert it to float32 model input, prefetching the next
+    batch while one trains. Only row numbers are shuffled and only the
+    batches in flight are decoded, so no copy of the images is made, in
+    memory or streamed. `shard` (i, n) keeps worker i of n's share of the
+    rows, chosen before any image is read; `mirror` flips every image.
+
+    `options` (BatchOptions): `one_hot` (the number of classes) turns the
+    integer labels into one-hot rows, which label smoothing, `mixup` and
+    `cutmix` need. `mixup` (alpha) blends each image and its label with
+    another of the batch (Zhang et al. 2018); `cutmix` (alpha, at most 1)
+    pastes a rectangle of another image instead, its label weighted by the
+    rectangle's area (Yun et al. 2019). Either way the weight is drawn from
+    Beta(alpha, alpha). `class_weights` (one per class) adds each image's
+    weight as a third element, computed after mixing: a blend of two images
+    weighs the blend of their classes' weights. Not Keras' class_weight,
+    which would take a mixed label's largest class and is not applied to
+    distributed input."""
+    options = options or BatchOptions()
+    if options.mixup and options.cutmix:
         raise ValueError("choose mixup or cutmix, not both")
     mix = None
-    if mixup:
-        mix = keras.layers.MixUp(alpha=mixup, seed=seed)
-    elif cutmix:
+    if options.mixup:
+        mix = keras.layers.MixUp(alpha=options.mixup, seed=seed)
+    elif options.cutmix:
         # CutMix draws its alpha from U(factor); a range of one value makes
         # it Beta(cutmix, cutmix), the paper's (and MixUp's) meaning.
-        mix = keras.layers.CutMix(factor=(cutmix, cutmix), seed=seed)
-    weights = None if class_weights is None else tf.constant(class_weights, tf.float32)
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+        mix = keras.layers.CutMix(factor=(options.cutmix, options.cutmix), seed=seed)
+    weights = None if options.class_weights is None else tf.constant(options.class_weights, tf.float32)
+    augmentation, one_hot = options.augmentation, options.one_hot
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray(part.rows, np.int64),
+                                             np.asarray(part.labels, np.int64)))
     if shuffle:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        # Row numbers only: the buffer holds 16 bytes per image, not images.
+        ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+    if shard is not None:
+        ds = ds.shard(shard[1], shard[0])
     ds = ds.batch(batch_size)
+    image_shape = tuple(part.images.image_shape)
+
+    def read_rows(rows):
+        images = part.images.read(rows)
+        return images[:, :, ::-1] if mirror else images
 
     # Its `if`s test Python values, not tensors, so AutoGraph has nothing to
     # convert; converted, it also leaves a generated file in the temp folder
     # whenever the process exits without running atexit (an interrupted run).
+    @tf.autograph.experimental.do_not_convert
+    def read(rows, y):
+        x = tf.numpy_function(read_rows, [rows], tf.uint8, stateful=False)
+        return tf.ensure_shape(x, (None,) + image_shape), y
+
     @tf.autograph.experimental.do_not_convert
     def prepare(x, y):
         x = tf.cast(x, tf.float32)
@@ -146,13 +108,18 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
             return x, y, tf.linalg.matvec(y, weights)
         return x, y, tf.gather(weights, y)
 
+    # Reading keeps the batches' order (deterministic), so a run is the same
+    # streamed or in memory; two reads run at once, overlapping the disk.
+    ds = ds.map(read, num_parallel_calls=2)
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    # In-memory arrays have no files to share out: under MultiWorkerMirroredStrategy
-    # every worker runs this same (same-seed) pipeline and keeps its own share of
-    # each global batch. Ignored on a single worker.
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options)
+    # Without a `shard`, under MultiWorkerMirroredStrategy every worker runs
+    # this same (same-seed) pipeline and keeps its own share of each global
+    # batch. Ignored on a single worker.
+    pipeline_options = tf.data.Options()
+    pipeline_options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA if shard is None else
+        tf.data.experimental.AutoShardPolicy.OFF)
+    return ds.with_options(pipeline_options)
 
 
 def predict_local(model, *datasets):
@@ -169,12 +136,19 @@ def predict_local(model, *datasets):
 
 
 def predict_test(model, images, labels, input_spec, batch_size, mirror_average=False):
-    """Class probabilities for `images`; with `mirror_average`, each image's
-    averaged with its mirror image's: the model was trained on both, so two
-    views cut the variance for free."""
-    views = [make_dataset(images, labels, batch_size, input_spec)]
+    """Class probabilities for uint8 `images` held in memory; see predict_part."""
+    part = Part(ArrayImages(images), np.arange(len(images)), np.asarray(labels), [])
+    return predict_part(model, part, input_spec, batch_size, mirror_average)
+
+
+def predict_part(model, part, input_spec, batch_size, mirror_average=False):
+    """Class probabilities for the images of a Part (read a batch at a
+    time); with `mirror_average`, each image's averaged with its mirror
+    image's: the model was trained on both, so two views cut the variance
+    for free."""
+    views = [part_dataset(part, batch_size, input_spec)]
     if mirror_average:
-        views.append(make_dataset(images[:, :, ::-1], labels, batch_size, input_spec))
+        views.append(part_dataset(part, batch_size, input_spec, mirror=True))
     return np.mean(predict_local(model, *views), axis=0)
 
 

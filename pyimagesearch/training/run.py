@@ -27,23 +27,32 @@ from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
 from ..utils.modelinfo import run_stamp, save_model_info
 from . import precision
-from .data import load_split, make_dataset, predict_test
+from .data import BatchOptions, part_dataset, predict_part
 from .distribute import Distribution
 from .outputs import OutputPaths
 from .phases import as_phases, phase_starts
 from .resume import ResumeState
+from .sources import Storage, load_hdf5_split, load_split
 
 
 def load_from_args(args, paths, labels, chief=True):
     """The common start of the folder trainers, from their parsed flags:
     output paths normalised and checked (by the chief: the other workers of
-    a multi-worker run never touch them), then the dataset loaded and split."""
+    a multi-worker run never touch them), then the dataset split, held in
+    memory or streamed from disk as --data says: the folder's images (its
+    disk cache in --cache-dir, by default `cache/` beside the model), or
+    build_hdf5.py's files with --hdf5 (`paths` and `labels` unused)."""
     outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
     if chief:
         outputs.check_writable()
+    cache_dir = getattr(args, "cache_dir", None) or os.path.join(
+        os.path.dirname(os.path.abspath(outputs.model)), "cache")
+    storage = Storage(getattr(args, "data", "memory"), cache_dir)
+    if getattr(args, "hdf5", None):
+        return outputs, load_hdf5_split(args.hdf5, args.size, args.size, storage)
     split = load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
                        label_from=args.labels, seed=args.seed, test_size=args.test_size,
-                       val_size=args.val_size, workers=args.workers)
+                       val_size=args.val_size, workers=args.workers, storage=storage)
     return outputs, split
 
 @dataclass
@@ -110,7 +119,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
     phases = as_phases(optimizer, config.epochs)
     if phases[0].prepare:
         phases[0].prepare(model)
-    n_train = len(split.x_train)
+    n_train = len(split.train)
     batch_size = dist.batch_for(config.batch_size, n_train)
     name = config.architecture or model.name
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
@@ -118,8 +127,8 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
     with start_run(model, phases[0].optimizer, outputs, dist, config, loss) as session:
         model = session.model
         dist.announce(batch_size)
-        print(f"[INFO] training {name} on {n_train} images (validating on {len(split.x_val)}, "
-              f"testing on {len(split.x_test)}) for up to {config.epochs} epochs"
+        print(f"[INFO] training {name} on {n_train} images (validating on {len(split.val)}, "
+              f"testing on {len(split.test)}) for up to {config.epochs} epochs"
               + (f", resuming after epoch {session.start_epoch}" if session.start_epoch else ""))
         weights, weight_record = weights_for_run(config.class_weight, split.y_train, split.class_names)
         global_batch = dist.global_batch(batch_size)
@@ -135,8 +144,9 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
             "class_weight": weight_record,
             **trained,
             "train_images": n_train,
-            "val_images": len(split.x_val),
-            "test_images": len(split.x_test),
+            "val_images": len(split.val),
+            "test_images": len(split.test),
+            "data": split.data,
         }
         # The saved model, evaluated as users will load it.
         return _evaluate_and_save(precision.float32_copy(model), split, input_spec, config, outputs,
@@ -149,18 +159,18 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
     training, not the run. Returns the training facts for the sidecar."""
     start_epoch, written = session.start_epoch, session.written
     one_hot = len(split.class_names) if config.one_hot else None
-    train_ds = make_dataset(split.x_train, split.y_train, global_batch, input_spec, shuffle=True,
-                            seed=config.seed, augmentation=augmentation, one_hot=one_hot,
-                            mixup=config.mixup, cutmix=config.cutmix, class_weights=class_weights)
-    has_val = len(split.x_val) > 0
+    train_ds = part_dataset(split.train, global_batch, input_spec, shuffle=True, seed=config.seed,
+                            options=BatchOptions(augmentation, one_hot, config.mixup, config.cutmix,
+                                                 class_weights))
+    has_val = len(split.val) > 0
     # Keras averages the first batch over the replicas to learn its shape, so
     # that batch must split evenly: a multiple of the replicas.
-    val_batch = min(global_batch, len(split.x_val) // dist.replicas * dist.replicas)
+    val_batch = min(global_batch, len(split.val) // dist.replicas * dist.replicas)
     if has_val and not val_batch:
-        raise UserError(f"{len(split.x_val)} validation images cannot be shared by {dist.replicas} "
+        raise UserError(f"{len(split.val)} validation images cannot be shared by {dist.replicas} "
                         "replicas; pass a larger --val-size")
-    val_ds = make_dataset(split.x_val, split.y_val, val_batch, input_spec,
-                          one_hot=one_hot) if has_val else None
+    val_ds = part_dataset(split.val, val_batch, input_spec,
+                          options=BatchOptions(one_hot=one_hot)) if has_val else None
     starts = phase_starts(phases)
     monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
                               csv_path=written.history_csv,
@@ -212,7 +222,7 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
                     "name": phase.name, "epochs": [initial + 1, phase.end_epoch],
                     "trainable_weights": _count_weights(model.trainable_weights),
                     "learning_rate": _describe_lr(phase.optimizer), "seconds": round(seconds, 1),
-                    "images_per_second": round(len(split.x_train) * (phase.end_epoch - initial)
+                    "images_per_second": round(len(split.train) * (phase.end_epoch - initial)
                                                / seconds, 1) if seconds else None})
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM ends training, not the run: the completed
@@ -239,7 +249,7 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
           + (f"EarlyStopping stopped at epoch {epochs_run}, " if stopped else "")
           + (f"best epoch {best_epoch}" if has_val else "kept the last epoch")
           + (" (weights restored)" if early is not None else ""))
-    images = len(split.x_train) * (epochs_run - start_epoch)
+    images = len(split.train) * (epochs_run - start_epoch)
     facts = {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
              "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
              "train_seconds": round(train_seconds, 1),
@@ -268,7 +278,7 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
     print("[INFO] evaluating on the test split...")
     batch = max(global_batch, 128)
     mirror_average = config.mirror_test
-    probs = predict_test(model, split.x_test, split.y_test, input_spec, batch, mirror_average)
+    probs = predict_part(model, split.test, input_spec, batch, mirror_average)
     if mirror_average:
         print("[INFO] test predictions average each image and its mirror image")
     y_pred = probs.argmax(axis=1)
@@ -290,7 +300,7 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
     write_json(written.labels, split.class_names)
     save_model_info(written.model, split.class_names, input_spec, run)
     if chief:
-        explain_run(model, split.x_test, split.y_test, probs, split.class_names, input_spec, written,
+        explain_run(model, split.test.lazy(), split.y_test, probs, split.class_names, input_spec, written,
                     run, config.top_losses, paths=split.test_paths)
         if replaced:
             print(f"[NOTE] replaced the previous {', '.join(replaced)}")

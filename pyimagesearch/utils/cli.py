@@ -38,6 +38,35 @@ def add_dataset_arguments(parser, split=True):
     return data
 
 
+def add_storage_arguments(data):
+    """--data, --cache-dir and --hdf5 of the folder trainers (see training.sources)."""
+    data.add_argument("--data", choices=["auto", "memory", "stream"], default="auto",
+                      help="hold the decoded images in memory, or stream them in batches from a "
+                           "cache on disk (the folder decoded once at the input size, reused by "
+                           "later runs until a file changes); auto streams once the decoded "
+                           "images pass 256 MiB or a quarter of the free memory "
+                           "(default: %(default)s)")
+    data.add_argument("--cache-dir", default=None,
+                      help="folder of the disk cache (default: cache/ beside --model)")
+    data.add_argument("--hdf5", default=None, metavar="DIR",
+                      help="train on build_hdf5.py's train/val/test.hdf5 in DIR instead of "
+                           "--dataset, each image resized to --size; its split is the files' "
+                           "(--test-size, --val-size and --resize do not apply)")
+
+
+def find_training_data(args):
+    """The listed (paths, labels) of --dataset, or (None, None) with --hdf5,
+    whose files are checked when they are opened."""
+    if getattr(args, "hdf5", None):
+        from ..io.hdf5file import hdf5_file
+
+        hdf5_file(args.hdf5, "train")
+        return None, None
+    from ..datasets.folder import find_dataset
+
+    return find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+
+
 def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=15):
     train = parser.add_argument_group("training")
     train.add_argument("--epochs", type=int, default=epochs, help="maximum epochs (default: %(default)s)")

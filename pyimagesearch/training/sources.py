@@ -1,0 +1,296 @@
+"""Where a trainer's images come from, and how they are held: decoded into
+one uint8 array in memory, streamed from a cache on disk decoded once at the
+model's input size (io.imagecache), or streamed from build_hdf5.py's files.
+
+Whatever the source, a split is three `Part`s (train, val, test): rows of an
+image store that reads any rows as one uint8 batch, with their labels and
+files. The tf.data pipelines (training.data) read a batch of rows at a time,
+so an in-memory run holds the decoded data once and a streamed run holds
+only the batches in flight.
+
+    split = load_split("animals", paths, labels, 64, 64, storage=Storage("auto", "output/cache"))
+    split.train.images.read(split.train.rows[:32])   # 32 uint8 images
+"""
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..datasets import SimpleDatasetLoader
+from ..datasets.folder import check_classes, encode_labels, find_dataset, report_skipped, warn_left_out
+from ..datasets.split import tutorial_split
+from ..preprocessing import RESIZERS
+from ..utils.errors import UserError
+
+DATA_MODES = ("auto", "memory", "stream")
+# --data auto holds the decoded images in memory up to this size, and streams
+# them from the disk cache beyond: streaming runs within a few percent of
+# memory's speed (BENCHMARKS.md, "Data larger than memory"), so a few hundred
+# MB already buys flat memory for little. Also never more than this fraction
+# of the memory available when the run starts.
+MEMORY_LIMIT_BYTES = 256 * 2**20
+MEMORY_LIMIT_FRACTION = 0.25
+
+
+class ArrayImages:
+    """Images decoded into one uint8 array (N, H, W, 3): the in-memory store."""
+
+    def __init__(self, array):
+        self.array = array
+
+    @property
+    def image_shape(self):
+        return self.array.shape[1:]
+
+    def read(self, rows):
+        return self.array[np.asarray(rows, dtype=np.int64)]
+
+
+class HDF5Images:
+    """The images of one build_hdf5.py file, resized to the model's input
+    (width x height) as they are read: the book's way of feeding a network
+    smaller than the stored 256x256 (INTER_AREA, as crop_accuracy.py's
+    single view). Reads any rows, a batch at a time."""
+
+    def __init__(self, path, width, height):
+        import cv2
+
+        from ..io.hdf5file import open_hdf5
+
+        self.path = path
+        self.db = open_hdf5(path)
+        self.images = self.db["images"]
+        self.size = (width, height)
+        self.inter = cv2.INTER_AREA
+        self.stored_shape = self.images.shape[1:]
+
+    @property
+    def image_shape(self):
+        return (self.size[1], self.size[0], self.stored_shape[2])
+
+    def read(self, rows):
+        import cv2
+
+        rows = np.asarray(rows, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        # h5py reads a list of rows only in increasing order.
+        stored = self.images[rows[order]] if len(rows) else np.empty((0,) + self.stored_shape, np.uint8)
+        out = np.empty((len(rows),) + self.image_shape, np.uint8)
+        for i, image in zip(order, stored):
+            out[i] = image if image.shape[1::-1] == self.size else cv2.resize(image, self.size,
+                                                                               interpolation=self.inter)
+        return out
+
+
+@dataclass
+class Part:
+    """One part of a split: `rows` of the image store `images`, with their
+    integer `labels` and their files (`paths`)."""
+    images: object  # ArrayImages, io.imagecache.ImageCache or HDF5Images
+    rows: np.ndarray
+    labels: np.ndarray
+    paths: list
+
+    def __len__(self):
+        return len(self.rows)
+
+    def read(self, positions=None):
+        """The uint8 images at `positions` of this part (all of them by default)."""
+        rows = self.rows if positions is None else self.rows[np.asarray(positions, dtype=np.int64)]
+        return self.images.read(rows)
+
+    def lazy(self):
+        """An array-like view whose indexing reads only the rows asked for
+        (the top-losses gallery shows a few test images, never all)."""
+        return LazyImages(self)
+
+
+class LazyImages:
+    def __init__(self, part):
+        self.part = part
+
+    def __len__(self):
+        return len(self.part)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return self.part.read([index])[0]
+        return self.part.read(np.arange(len(self.part))[index])
+
+
+@dataclass
+class Split:
+    """A dataset split into train, val and test Parts; `data` says how the
+    images are held (the sidecar's "data" record)."""
+    train: Part
+    val: Part
+    test: Part
+    class_names: list
+    data: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_arrays(cls, x_train, y_train, x_val, y_val, x_test, y_test, class_names,
+                    train_paths=(), val_paths=(), test_paths=()):
+        """A split of uint8 arrays held in memory (tests, experiments)."""
+        parts = [Part(ArrayImages(x), np.arange(len(x)), np.asarray(y), list(p)) for x, y, p in
+                 ((x_train, y_train, train_paths), (x_val, y_val, val_paths), (x_test, y_test, test_paths))]
+        return cls(*parts, list(class_names), {"mode": "memory", "why": "arrays given"})
+
+    # The names of the in-memory split this replaced (benchmarks and readers'
+    # code use them). x_* decode the whole part: for small data only.
+    x_train = property(lambda self: self.train.read())
+    x_val = property(lambda self: self.val.read())
+    x_test = property(lambda self: self.test.read())
+    y_train = property(lambda self: self.train.labels)
+    y_val = property(lambda self: self.val.labels)
+    y_test = property(lambda self: self.test.labels)
+    train_paths = property(lambda self: self.train.paths)
+    val_paths = property(lambda self: self.val.paths)
+    test_paths = property(lambda self: self.test.paths)
+
+
+@dataclass
+class Storage:
+    """How a trainer holds its images: `mode` memory, stream or auto (memory
+    while the decoded data is small: see choose_mode), and where the disk
+    cache of streamed folder datasets lives."""
+    mode: str = "memory"
+    cache_dir: str = None
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation (Linux's MemAvailable;
+    elsewhere the physical memory), or None when the system does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def choose_mode(mode, decoded_bytes, available=None):
+    """(memory or stream, why) for --data `mode` and the decoded size of the data."""
+    size = f"{decoded_bytes / 2**20:.0f} MiB decoded"
+    if mode != "auto":
+        return mode, f"--data {mode} ({size})"
+    available = available_memory() if available is None else available
+    limit = MEMORY_LIMIT_BYTES if not available else min(MEMORY_LIMIT_BYTES,
+                                                          int(available * MEMORY_LIMIT_FRACTION))
+    if decoded_bytes <= limit:
+        return "memory", f"{size}, within the {limit / 2**20:.0f} MiB held in memory"
+    return "stream", f"{size}, more than the {limit / 2**20:.0f} MiB held in memory"
+
+
+def load_split(dataset, paths, listed_labels, width, height, resize="simple", label_from="folder",
+               seed=42, test_size=0.25, val_size=0.1, workers=None, storage=None):
+    """The images `find_dataset(dataset)` listed, held as `storage` says
+    (default: in memory), split into train/val/test.
+
+    The test split reproduces the tutorial exactly: paths sorted, shuffled
+    with `seed`, then `train_test_split(test_size, random_state=seed)` over
+    the readable images (datasets.split.tutorial_split), so a streamed run
+    tests on the same images as an in-memory one. Validation images, used
+    for EarlyStopping, come out of the training part only."""
+    storage = storage or Storage()
+    mode, why = choose_mode(storage.mode, len(paths) * width * height * 3)
+    print(f"[INFO] data: {'in memory' if mode == 'memory' else 'streamed from disk'} ({why})")
+    start = time.perf_counter()
+    if mode == "memory":
+        loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], label_from=label_from,
+                                     workers=workers)
+        data, labels = loader.load(paths, verbose=1, labels=listed_labels)
+        report_skipped(loader.skipped, len(paths))
+        images, rows, kept_paths = ArrayImages(data), np.arange(len(data)), loader.paths
+        record = {"mode": "memory", "why": why}
+    else:
+        from ..io.imagecache import open_cache
+
+        images = open_cache(dataset, paths, listed_labels, width, height, resize,
+                            folder=storage.cache_dir, workers=workers)
+        rows, kept_paths = images.rows_for(paths)
+        labels = images.labels_for(rows)
+        record = {"mode": "stream", "why": why, "cache": os.path.abspath(images.path)}
+    seconds = time.perf_counter() - start
+    warn_left_out(listed_labels, labels)
+    if len(rows) == 0:
+        raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
+    class_names = check_classes(dataset, labels, label_from)
+    nbytes = len(rows) * int(np.prod(images.image_shape))
+    print(f"[INFO] {'loaded' if mode == 'memory' else 'ready'}: {len(rows)} images of "
+          f"{len(class_names)} classes in {seconds:.1f}s ({len(rows) / max(seconds, 1e-9):.0f} "
+          f"images/s); {tuple(images.image_shape)} uint8, {nbytes / 2**20:.1f} MiB decoded")
+    record["decoded_bytes"] = nbytes
+    y, class_names = encode_labels(labels, class_names)
+    parts = tutorial_split(len(rows), y, test_size, val_size, seed)
+    return Split(*(Part(images, rows[idx], y[idx], [kept_paths[i] for i in idx]) for idx in parts),
+                 class_names, record)
+
+
+def load_run_split(info, dataset=None):
+    """The split the run of sidecar `info` trained and tested on, decoded
+    again from `dataset` (default: the run's own --dataset): the same seed,
+    sizes and input spec pick the same images for each part, since the
+    tutorial's split depends only on the sorted, shuffled paths."""
+    args, spec = info["run"]["arguments"], info["input"]
+    dataset = dataset or args["dataset"]
+    label_from, seed = args.get("labels", "folder"), args.get("seed", 42)
+    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed)
+    # The run's disk cache, when it streamed, is reused if still valid.
+    cache = (info["run"].get("data") or {}).get("cache")
+    storage = Storage("auto", os.path.dirname(cache) if cache else None)
+    return load_split(dataset, paths, labels, spec["width"], spec["height"],
+                      resize=spec.get("resize", "simple"), label_from=label_from, seed=seed,
+                      test_size=args.get("test_size", 0.25), val_size=args.get("val_size", 0.1),
+                      storage=storage)
+
+
+def load_hdf5_split(folder, width, height, storage=None):
+    """build_hdf5.py's train, val and test files in `folder` (test.hdf5 may
+    be absent: then the test part is empty), each image resized to
+    width x height as it is read; held in memory or streamed as `storage`
+    says (the files themselves are the disk cache)."""
+    from ..io.hdf5file import hdf5_file, read_label_names, read_paths
+
+    storage = storage or Storage()
+    names = ("train", "val", "test")
+    files = {name: hdf5_file(folder, name) for name in names[:2]}
+    test_path = os.path.join(folder, "test.hdf5")
+    if os.path.exists(test_path):
+        files["test"] = test_path
+    else:
+        print(f"[NOTE] no {test_path}: the run is evaluated on nothing but validation", file=sys.stderr)
+    stores = {name: HDF5Images(path, width, height) for name, path in files.items()}
+    class_names = read_label_names(stores["train"].db)
+    for name, store in stores.items():
+        if read_label_names(store.db) != class_names:
+            raise UserError(f"{files[name]}: its label_names differ from {files['train']}'s; build "
+                            "all the files with one build_hdf5.py run")
+    n_images = sum(store.images.shape[0] for store in stores.values())
+    mode, why = choose_mode(storage.mode, n_images * width * height * 3)
+    print(f"[INFO] data: {'in memory' if mode == 'memory' else 'streamed from'} {folder} ({why})")
+    parts = []
+    for name in names:
+        store = stores.get(name)
+        if store is None:
+            parts.append(Part(ArrayImages(np.empty((0, height, width, 3), np.uint8)),
+                              np.arange(0), np.arange(0), []))
+            continue
+        n = store.images.shape[0]
+        # Each row's file, relative to the dataset folder the file was built from.
+        relative, source = read_paths(store.db), store.db.attrs.get("source")
+        paths = ([os.path.join(source, p) for p in relative] if relative and source
+                 else relative or [f"row {i}" for i in range(n)])
+        images = ArrayImages(store.read(np.arange(n))) if mode == "memory" else store
+        parts.append(Part(images, np.arange(n), store.db["labels"][:].astype(np.int64), paths))
+    record = {"mode": mode, "why": why, "hdf5": os.path.abspath(folder),
+              "decoded_bytes": n_images * width * height * 3}
+    return Split(*parts, class_names, record)
