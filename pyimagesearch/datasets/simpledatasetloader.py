@@ -35,7 +35,10 @@ class SimpleDatasetLoader:
         self.skipped = []
         self.paths = []
 
-    def _load_one(self, path):
+    def load_one(self, path):
+        """Decode and preprocess one file: (image, None), or (None, the
+        reason it was skipped). `load` and the image cache share it, so both
+        give the same pixels."""
         try:
             image = read_image(path, min_size=self.decode_size, max_pixels=self.max_pixels)
         except UnreadableImage as exc:
@@ -43,6 +46,8 @@ class SimpleDatasetLoader:
         for preprocessor in self.preprocessors:
             image = preprocessor.preprocess(image)
         return image, None
+
+    _load_one = load_one  # its earlier, private name
 
     @accepts_book_names(imagePaths="image_paths")
     def load(self, image_paths, verbose=-1, labels=None):
@@ -58,7 +63,7 @@ class SimpleDatasetLoader:
         count = 0
         # Chunks of 8: a small JPEG decodes in under a millisecond, so one
         # thread-pool task per image would spend a few percent on bookkeeping.
-        results = imap_ordered(self._load_one, image_paths, workers=self.workers, chunksize=8)
+        results = imap_ordered(self.load_one, image_paths, workers=self.workers, chunksize=8)
         bar = tqdm(results, total=len(image_paths), unit="img", desc="loading",
                    disable=verbose is None or verbose <= 0, leave=False)
         for path, label, (image, reason) in zip(image_paths, labels, bar):

@@ -55,16 +55,32 @@ def left_by_other_processes(directory, prefix, suffix=""):
             if (match := pattern.fullmatch(name)) and int(match.group(1)) != os.getpid()]
 
 
-def remove_leftover_temporaries(path):
+def remove_leftover_temporaries(path, keep_running=False):
     """Delete the temporary files atomic_path made for `path` in another
     process that never finished. Call it before writing `path`; returns what
-    was removed."""
+    was removed. `keep_running` spares the files of processes still running:
+    they may be writing `path` at this very moment."""
+    directory, prefix, ext = _temporary_name(path)
     removed = []
-    for leftover in left_by_other_processes(*_temporary_name(path)):
+    for leftover in left_by_other_processes(directory, prefix, ext):
+        name = os.path.basename(leftover)
+        if keep_running and process_running(int(name[len(prefix):len(name) - len(ext)])):
+            continue
         with contextlib.suppress(OSError):  # not removable: harmless, leave it
             os.remove(leftover)
             removed.append(leftover)
     return removed
+
+
+def process_running(pid):
+    """Whether a process `pid` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, run by another user
+        return True
+    return True
 
 
 def write_json(path, obj):

@@ -1,0 +1,401 @@
+"""A folder dataset's images decoded once, at a model's input size, into an
+HDF5 file on disk, so that trainers read batches from disk with flat memory.
+
+    cache = open_cache(dataset, paths, labels, 64, 64, folder="output/cache")
+    rows, kept_paths = cache.rows_for(paths)   # the loader's `.paths` order
+    batch = cache.read(rows[:32])              # uint8 (32, 64, 64, 3), BGR
+
+Layout of a cache file (plain h5py reads it):
+
+    images          uint8  (N, H, W, 3)  pixels in BGR order, exactly what
+                                         SimpleDatasetLoader gives; chunked
+                                         a few whole rows at a time
+                                         (hdf5file.chunk_rows), not compressed
+    paths           str    (N,)          each image's file relative to the
+                                         `dataset` attribute, "/" separators,
+                                         sorted: the rows do not depend on
+                                         the seed that shuffled the listing
+    labels          str    (N,)          each image's label
+    file_sizes      int64  (N,)          each file's size in bytes and
+    file_mtimes_ns  int64  (N,)          modification time (os.stat) when
+                                         it was cached
+
+File attributes: `format` ("pyimagesearch-imagecache/1"), `dataset` (the
+dataset folder's absolute path), `width`, `height`, `resize` (a key of
+preprocessing.RESIZERS), `fingerprint`, `built` (local date and time),
+`skipped` (JSON list of [relative path, reason] of the unreadable files left
+out) and `skipped_files` (JSON list of [relative path, label, size,
+mtime_ns] of those files, to tell what changed since).
+
+When a cache is stale: the fingerprint is a SHA-256 of every listed file's
+relative path, label, size and mtime_ns. A file added, removed, renamed,
+relabelled or rewritten therefore gives another fingerprint, and the cache is
+rebuilt. A change that keeps both the size and the modification time (a
+tool that restores mtimes after editing pixels in place) is NOT detected:
+delete the cache file to force a rebuild.
+
+Safety: the cache is written under a temporary name in its folder and renamed
+into place only when complete, so an error, Ctrl-C, `kill` or a full disk
+never leaves a file that a later run uses. Two processes building the same
+cache at once each write their own temporary file; the last to finish wins.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from ..datasets.folder import report_skipped
+from ..datasets.simpledatasetloader import SimpleDatasetLoader
+from ..preprocessing import RESIZERS
+from ..utils.atomic import atomic_path, ensure_writable_folder, remove_leftover_temporaries
+from ..utils.errors import UserError, first_line
+from ..utils.interrupts import deferred_interrupts
+from ..utils.parallel import imap_ordered
+from .hdf5file import chunk_rows
+
+FORMAT = "pyimagesearch-imagecache/1"
+DEFAULT_FOLDER = os.path.join("output", "cache")
+# Rows are written and read_all reads about this many bytes at a time: big
+# enough that h5py's per-call cost vanishes, small enough to stay flat.
+BLOCK_BYTES = 8 * 2**20
+# Free space wanted beyond the pixels: HDF5's metadata, the paths and labels.
+SPACE_MARGIN = 64 * 2**20
+
+
+def estimate_bytes(n_images, width, height):
+    """Bytes of `n_images` decoded uint8 BGR images of width x height."""
+    return int(n_images) * int(width) * int(height) * 3
+
+
+def cache_path(dataset, width, height, resize="simple", folder=None):
+    """The cache file of a dataset at one input size and resize mode:
+    <folder>/<dataset name>-<hash of its absolute path>-<W>x<H>-<resize>.hdf5."""
+    root = os.path.abspath(dataset)
+    tag = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    name = f"{os.path.basename(root) or 'dataset'}-{tag}-{int(width)}x{int(height)}-{resize}.hdf5"
+    return os.path.join(folder or DEFAULT_FOLDER, name)
+
+
+def open_cache(dataset, paths, labels, width, height, resize="simple", folder=None, workers=None):
+    """Return an ImageCache of the listed images decoded at width x height.
+
+    `paths` and `labels` are what datasets.folder.find_dataset returned for
+    `dataset` (any order); `resize` is a key of preprocessing.RESIZERS;
+    `folder` holds the cache files (default output/cache); `workers` is the
+    number of decoding threads. A complete cache of the same dataset, size and
+    resize mode is reused when its fingerprint still matches the files (see
+    the module's docstring for what is and is not detected); otherwise it is
+    (re)built, naming each unreadable file once, as the loader does. Prints
+    one line saying which, and why.
+    """
+    if resize not in RESIZERS:
+        raise ValueError(f"resize must be one of {', '.join(RESIZERS)}, got {resize!r}")
+    paths, labels = list(paths), list(labels)
+    if len(paths) != len(labels):
+        raise ValueError(f"{len(paths)} paths but {len(labels)} labels")
+    root = os.path.abspath(dataset)
+    path = cache_path(root, width, height, resize, folder)
+    # Stat every file before decoding any: a file changed during the build
+    # then no longer matches the stored fingerprint, and the next run rebuilds.
+    listing = _listing(root, paths, labels)
+    fingerprint = _fingerprint(listing)
+    why = _stale_reason(path, root, int(width), int(height), resize, fingerprint, listing)
+    if why is None:
+        cache = ImageCache(path)
+        print(f"[INFO] image cache: reusing {path} ({cache.num_images} images, built {cache.built})")
+        if cache.skipped:
+            print(f"[NOTE] {len(cache.skipped)} unreadable files were left out when the cache was built "
+                  f"(see the skipped attribute of {path})", file=sys.stderr)
+        return cache
+    print(f"[INFO] image cache: building {path}: {why}")
+    _build(path, root, listing, int(width), int(height), resize, fingerprint, workers)
+    return ImageCache(path)
+
+
+class ImageCache:
+    """A cache file opened for reading (see the module's docstring).
+
+    `read`, `read_all` and `labels_for` may be called from several threads:
+    h5py runs one call at a time under its own lock. After a fork (a
+    multiprocessing worker), open a new ImageCache(path) in the child.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self._db = h5py.File(self.path, "r")
+        try:
+            attrs = self._db.attrs
+            if attrs.get("format") != FORMAT:
+                raise UserError(f"{self.path}: not an image cache of this version "
+                                f"({attrs.get('format')!r}); delete it and run again")
+            self._images = self._db["images"]
+            self.dataset = str(attrs["dataset"])
+            self.width, self.height = int(attrs["width"]), int(attrs["height"])
+            self.resize = str(attrs["resize"])
+            self.fingerprint = str(attrs["fingerprint"])
+            self.built = str(attrs["built"])
+            self.skipped = [tuple(entry) for entry in json.loads(attrs["skipped"])]
+            self.paths = [str(p) for p in self._db["paths"].asstr()[:]]
+            self.labels = np.array([str(label) for label in self._db["labels"].asstr()[:]])
+        except BaseException:
+            self._db.close()
+            raise
+        self._row_of = {rel: row for row, rel in enumerate(self.paths)}
+        self._skipped_set = {rel for rel, _ in self.skipped}
+
+    @property
+    def num_images(self):
+        return int(self._images.shape[0])
+
+    @property
+    def image_shape(self):
+        """(height, width, 3)."""
+        return tuple(int(n) for n in self._images.shape[1:])
+
+    @property
+    def nbytes(self):
+        """Bytes of all the decoded images, as read_all() would hold them."""
+        return estimate_bytes(self.num_images, self.width, self.height)
+
+    def rows_for(self, paths):
+        """(rows, kept_paths) for listed `paths` in any order: the cache row
+        of each readable one, in the given order (int64), and those paths.
+        `kept_paths` equals SimpleDatasetLoader's `.paths` after
+        `load(paths)`: unreadable files are left out the same way."""
+        rows, kept = [], []
+        for path in paths:
+            rel = _relative(path, self.dataset)
+            row = self._row_of.get(rel)
+            if row is not None:
+                rows.append(row)
+                kept.append(path)
+            elif rel not in self._skipped_set:
+                raise ValueError(f"{path}: not in the image cache {self.path} (the cache was opened "
+                                 "for another listing; pass the paths given to open_cache)")
+        return np.array(rows, dtype=np.int64), kept
+
+    def labels_for(self, rows):
+        """The label strings of `rows`, as a numpy array like the loader's."""
+        return self.labels[np.asarray(rows, dtype=np.int64)]
+
+    def read(self, rows):
+        """The images of `rows` (any order, repeats allowed), uint8 (len(rows),
+        H, W, 3), in the given order: meant for a batch at a time."""
+        rows = self._checked_rows(rows)
+        if rows.size == 0:
+            return np.empty((0,) + self.image_shape, dtype=np.uint8)
+        # h5py's list indexing wants strictly increasing rows: read those,
+        # then put them in the asked order.
+        unique, inverse = np.unique(rows, return_inverse=True)
+        images = self._images[unique]
+        if unique.size == rows.size and (unique == rows).all():
+            return images
+        return images[inverse]
+
+    def read_all(self, rows=None):
+        """The images of `rows` (default: every row, in order) in one array
+        allocated once, read a contiguous block of rows at a time.
+
+        h5py's list indexing selects row by row and is several times slower
+        than slices over many rows (see io/hdf5build.py write_splits), so the
+        file is read front to back in blocks, and each block's wanted rows are
+        copied to their places."""
+        shape = self.image_shape
+        block = max(1, BLOCK_BYTES // max(1, int(np.prod(shape))))
+        if rows is None:
+            out = np.empty((self.num_images,) + shape, dtype=np.uint8)
+            for start in range(0, self.num_images, block):
+                end = min(start + block, self.num_images)
+                self._images.read_direct(out, np.s_[start:end], np.s_[start:end])
+            return out
+        rows = self._checked_rows(rows)
+        out = np.empty((rows.size,) + shape, dtype=np.uint8)
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        buffer = np.empty((block,) + shape, dtype=np.uint8)
+        i = 0
+        while i < ordered.size:
+            start = int(ordered[i])
+            j = int(np.searchsorted(ordered, start + block, side="left"))
+            stop = int(ordered[j - 1]) + 1
+            self._images.read_direct(buffer, np.s_[start:stop], np.s_[0:stop - start])
+            out[order[i:j]] = buffer[ordered[i:j] - start]
+            i = j
+        return out
+
+    def _checked_rows(self, rows):
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.num_images):
+            raise IndexError(f"rows must lie in 0..{self.num_images - 1} for {self.path}")
+        return rows
+
+    def close(self):
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
+
+    def __repr__(self):
+        return (f"ImageCache({self.path!r}, {self.num_images} images of "
+                f"{self.width}x{self.height}, resize={self.resize!r})")
+
+
+def _relative(path, root):
+    """`path` relative to the absolute folder `root`, with "/" separators."""
+    path = os.path.abspath(path)
+    prefix = root.rstrip(os.sep) + os.sep
+    rel = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, root)
+    return rel.replace(os.sep, "/")
+
+
+def _listing(root, paths, labels):
+    """[(relative path, label, size, mtime_ns, path as given)] sorted by
+    relative path. A file that cannot be stat'ed (a broken symlink) gets
+    size and mtime -1; decoding it will say why it is unusable."""
+    listing = []
+    for path, label in zip(paths, labels):
+        try:
+            st = os.stat(path)
+            size, mtime = int(st.st_size), int(st.st_mtime_ns)
+        except OSError:
+            size = mtime = -1
+        listing.append((_relative(path, root), str(label), size, mtime, path))
+    listing.sort(key=lambda entry: entry[0])
+    return listing
+
+
+def _fingerprint(listing):
+    digest = hashlib.sha256()
+    for rel, label, size, mtime, _ in listing:
+        digest.update(f"{rel}\0{label}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _stale_reason(path, root, width, height, resize, fingerprint, listing):
+    """None when the cache at `path` can be reused, else why not."""
+    if not os.path.exists(path):
+        return "new"
+    try:
+        with h5py.File(path, "r") as db:
+            attrs = db.attrs
+            if attrs.get("format") != FORMAT:
+                return f"made by another version ({attrs.get('format')!r})"
+            if (str(attrs["dataset"]), int(attrs["width"]), int(attrs["height"]),
+                    str(attrs["resize"])) != (root, width, height, resize):
+                return "it was built for another dataset or size"
+            if str(attrs["fingerprint"]) == fingerprint and len(db["images"]) == len(db["paths"]):
+                return None
+            before = dict(zip(db["paths"].asstr()[:], zip(db["labels"].asstr()[:],
+                                                           db["file_sizes"][:].tolist(),
+                                                           db["file_mtimes_ns"][:].tolist())))
+            for rel, label, size, mtime in json.loads(attrs["skipped_files"]):
+                before[rel] = (label, size, mtime)
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        return f"the file is unreadable ({first_line(exc)})"
+    now = {rel: (label, size, mtime) for rel, label, size, mtime, _ in listing}
+    changed = sum(1 for rel, stats in now.items() if rel in before and tuple(before[rel]) != stats)
+    added = sum(1 for rel in now if rel not in before)
+    removed = sum(1 for rel in before if rel not in now)
+    return f"{changed} files changed, {added} added, {removed} removed"
+
+
+def _check_free_space(folder, n_images, width, height):
+    needed = estimate_bytes(n_images, width, height) + SPACE_MARGIN
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise UserError(f"{folder}: not enough free disk space for the image cache: it needs "
+                        f"{_gb(needed)}, {_gb(free)} are free; free some space or choose another "
+                        "cache folder", 1)
+
+
+def _gb(n):
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def _build(path, root, listing, width, height, resize, fingerprint, workers):
+    folder = os.path.dirname(os.path.abspath(path))
+    ensure_writable_folder(folder, "cache folder")
+    # Temporary files of builds killed outright (no clean-up ran); those of
+    # a build still running are spared: it may be writing this cache now.
+    for leftover in remove_leftover_temporaries(path, keep_running=True):
+        print(f"[NOTE] removed {leftover}, left by a cache build that was killed", file=sys.stderr)
+    _check_free_space(folder, len(listing), width, height)
+    loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], workers=workers)
+    attrs = {"format": FORMAT, "dataset": root, "width": width, "height": height, "resize": resize,
+             "fingerprint": fingerprint,
+             "built": datetime.datetime.now().isoformat(sep=" ", timespec="seconds")}
+    try:
+        # Ctrl-C and `kill` stop the build between two images, never inside
+        # h5py or the thread pool's bookkeeping; atomic_path then deletes the
+        # temporary file.
+        with atomic_path(path) as tmp, deferred_interrupts() as interrupts:
+            skipped = _write(tmp, listing, loader, attrs, interrupts)
+    except OSError as exc:
+        # A full disk, a quota, a file size limit: h5py raises OSError.
+        raise UserError(f"{folder}: could not write the image cache ({first_line(exc)}); "
+                        "nothing was kept: free some disk space or choose another cache folder",
+                        1) from None
+    report_skipped([(entry[4], reason) for entry, reason in skipped], len(listing))
+
+
+def _write(tmp, listing, loader, attrs, interrupts):
+    """Decode the listed files in order into a new HDF5 file `tmp`, a block
+    of rows at a time; return [(listing entry, reason)] of the skipped ones."""
+    row_shape = (attrs["height"], attrs["width"], 3)
+    row_bytes = estimate_bytes(1, attrs["width"], attrs["height"])
+    chunk = chunk_rows(row_shape)
+    block = chunk * max(1, BLOCK_BYTES // (chunk * row_bytes))
+    kept, skipped = [], []
+    with h5py.File(tmp, "w", libver="v110") as db:
+        images = db.create_dataset("images", shape=(len(listing),) + row_shape,
+                                   maxshape=(None,) + row_shape, dtype=np.uint8,
+                                   chunks=(chunk,) + row_shape, track_times=False)
+        buffer = np.empty((block,) + row_shape, dtype=np.uint8)
+        filled = written = 0
+        # Chunks of 8 images per task, as SimpleDatasetLoader.load does.
+        results = imap_ordered(loader.load_one, [entry[4] for entry in listing],
+                               workers=loader.workers, chunksize=8)
+        bar = tqdm(results, total=len(listing), unit="img", desc="caching", leave=False)
+        for entry, (image, reason) in zip(listing, bar):
+            interrupts.check()
+            if image is None:
+                skipped.append((entry, reason))
+                continue
+            buffer[filled] = image
+            kept.append(entry)
+            filled += 1
+            if filled == block:
+                images[written:written + filled] = buffer
+                written += filled
+                filled = 0
+        bar.close()
+        if filled:
+            images[written:written + filled] = buffer[:filled]
+            written += filled
+        images.resize(written, axis=0)
+        strings = h5py.string_dtype()
+        for key, column in (("paths", 0), ("labels", 1)):
+            db.create_dataset(key, data=np.array([e[column] for e in kept], dtype=object),
+                              dtype=strings, track_times=False)
+        db.create_dataset("file_sizes", data=np.array([e[2] for e in kept], dtype=np.int64),
+                          track_times=False)
+        db.create_dataset("file_mtimes_ns", data=np.array([e[3] for e in kept], dtype=np.int64),
+                          track_times=False)
+        for key, value in attrs.items():
+            db.attrs[key] = value
+        db.attrs["skipped"] = json.dumps([[e[0], reason] for e, reason in skipped], ensure_ascii=False)
+        db.attrs["skipped_files"] = json.dumps([list(e[:4]) for e, _ in skipped], ensure_ascii=False)
+    return skipped
