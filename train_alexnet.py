@@ -4,8 +4,8 @@ Reads --hdf5/train.hdf5, val.hdf5 and mean.json. Every training image gives
 a random --size x --size patch (227 by default, from the stored 256x256),
 minus the training set's channel means, then random rotation, zoom, shift,
 shear and flips; validation images are resized to --size minus the means.
-Batches are read from disk a slice at a time in background threads, so the
-dataset never has to fit in memory. Sparse categorical cross-entropy, Adam
+Batches are read from disk as training goes (the same engine as the
+folder trainers' --data stream), so the dataset never has to fit in memory. Sparse categorical cross-entropy, Adam
 at a constant 1e-3 as in the book (--optimizer and --schedule offer AdamW
 and cosine decay, as in train_vgg.py), EarlyStopping on validation loss
 (best weights kept).
@@ -21,13 +21,14 @@ its own share of train.hdf5 (see the README).
     python train_alexnet.py --hdf5 output/hdf5 --model output/alexnet.keras
 """
 import argparse
+import math
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch.utils import cli
-from pyimagesearch.utils.errors import UserError, run_cli
+from pyimagesearch.utils.errors import run_cli
 
 
 def parse_args(argv):
@@ -40,7 +41,8 @@ def parse_args(argv):
     data.add_argument("--seed", type=int, default=42, help="seed for patches, augmentation and "
                       "Keras (default: %(default)s)")
     data.add_argument("--workers", type=int, default=2,
-                      help="threads preparing batches (default: %(default)s)")
+                      help="kept for the book's commands: tf.data now chooses how many threads "
+                           "read and prepare batches (default: %(default)s)")
     model = parser.add_argument_group("model")
     model.add_argument("--reg", type=float, default=0.0002, help="L2 weight decay (default: %(default)s)")
     model.add_argument("--fc-units", type=int, default=4096,
@@ -62,57 +64,50 @@ def main(argv=None):
     cli.check_positive(args, "size", "epochs", "batch-size", "lr", "workers", "fc-units")
     cli.check_distribute_arguments(args)
     from pyimagesearch.io.hdf5file import hdf5_file, load_means
-    train_path, val_path = hdf5_file(args.hdf5, "train"), hdf5_file(args.hdf5, "val")
+    for split_name in ("train", "val"):
+        hdf5_file(args.hdf5, split_name)
     means = load_means(args.hdf5)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
     from pyimagesearch.nn.conv import AlexNet
-    from pyimagesearch.preprocessing import MeanPreprocessor, PatchPreprocessor, SimplePreprocessor
+    from pyimagesearch.preprocessing import PatchPreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
-    from pyimagesearch.training import distribute
+    from pyimagesearch.training import distribute, run
     from pyimagesearch.training.config import RunConfig
     from pyimagesearch.training.data import input_spec_for
-    from pyimagesearch.training.hdf5 import fit_from_hdf5, hdf5_sequence
     from pyimagesearch.training.optimizers import make_optimizer
     from pyimagesearch.training.outputs import OutputPaths
+    from pyimagesearch.training.sources import Storage, load_hdf5_split
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
     outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    mean = MeanPreprocessor(means["R"], means["G"], means["B"])
-    patch = PatchPreprocessor(args.size, args.size, seed=args.seed)
+    if dist.chief:
+        outputs.check_writable()
+    # Training images are random --size patches of the stored ones, validation
+    # and test images resized to --size; all streamed from the files.
+    split = load_hdf5_split(args.hdf5, args.size, args.size, Storage("stream"),
+                            train_patch=PatchPreprocessor(args.size, args.size, seed=args.seed))
     aug = image_augmentation(rotation=20, zoom=0.15, shift=0.2, shear=0.15, flip=args.flip,
                              seed=args.seed)
-    # Under --distribute each worker reads only its own share of the files.
-    train = hdf5_sequence(dist, train_path, args.batch_size, preprocessors=[patch, mean], aug=aug,
-                          shuffle=True, seed=args.seed, workers=args.workers)
-    val = hdf5_sequence(dist, val_path, args.batch_size, workers=args.workers,
-                        preprocessors=[SimplePreprocessor(args.size, args.size), mean])
-    stored = train.source.images.shape[1:3]
-    if min(stored) < args.size:
-        raise UserError(f"{train_path}: images are {stored[1]}x{stored[0]}, smaller than the "
-                        f"--size {args.size} crops; rebuild with a larger build_hdf5.py --size")
-    if train.class_names is None or val.class_names != train.class_names:
-        raise UserError(f"{val_path}: its label_names differ from {train_path}'s; build both "
-                        "with one build_hdf5.py run")
     # A larger --batch-size than the training set reads it as one batch.
-    batch_size = dist.batch_for(args.batch_size, train.source.num_images)
+    batch_size = dist.batch_for(args.batch_size, len(split.train))
     with dist.scope():
-        model = AlexNet.build(args.size, args.size, 3, len(train.class_names), reg=args.reg,
+        model = AlexNet.build(args.size, args.size, 3, len(split.class_names), reg=args.reg,
                               fc_units=args.fc_units)
+        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(batch_size))
         optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
-                                   len(train), args.warmup, args.momentum, args.weight_decay)
+                                   steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
     # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
-    spec = input_spec_for(args.size, args.size, resize="simple",
-                          mean=[means["B"], means["G"], means["R"]])
-    spec.update(scale=1.0, crop=args.size)
-    fit_from_hdf5(model, train, val, optimizer, outputs, spec, train.class_names,
-                  RunConfig.from_args(args, "alexnet", batch_size=batch_size), dist=dist,
-                  workers=args.workers)
-    train.close()
-    val.close()
+    spec = dict(input_spec_for(args.size, args.size, resize="simple",
+                               mean=[means["B"], means["G"], means["R"]]), scale=1.0, crop=args.size)
+    result = run.fit_and_evaluate(
+        model, split, optimizer, spec, outputs,
+        RunConfig.from_args(args, "alexnet", batch_size=batch_size, checkpoint="best"),
+        augmentation=aug, dist=dist)
+    return 130 if result["interrupted"] else 0
 
 
 if __name__ == "__main__":

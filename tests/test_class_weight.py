@@ -101,8 +101,8 @@ from pyimagesearch.training.outputs import OutputPaths
 choice, folder = sys.argv[1], sys.argv[2]
 dist = distribute.setup(choice, cpu_devices=2 if choice == "mirrored" else None)
 import keras
-from pyimagesearch.training.hdf5 import fit_from_hdf5, hdf5_sequence
 from pyimagesearch.training.run import fit_and_evaluate
+from pyimagesearch.training.sources import Storage, load_hdf5_split
 
 labels = np.array([0] * 12 + [1] * 3 + [2])
 rng = np.random.default_rng(0)
@@ -141,15 +141,17 @@ for case, smoothing in (("memory-sparse", 0.0), ("memory-one-hot", 0.1)):
     run = fit_and_evaluate(model, split, optimizer, input_spec_for(4, 4), outputs, config, dist=dist)
     results[case] = [reported(outputs), *expected(model, smoothing), run["class_weight"]]
 
-path = os.path.join(folder, "train.hdf5")
-with HDF5DatasetWriter(images.shape, path) as writer:
-    writer.store_class_labels(names)
-    writer.add(images, labels)
-model, optimizer = build(rescale=True)
+hdf5 = os.path.join(folder, "h")
+os.makedirs(hdf5)
+for name in ("train", "val"):
+    with HDF5DatasetWriter(images.shape, os.path.join(hdf5, name + ".hdf5")) as writer:
+        writer.store_class_labels(names)
+        writer.add(images, labels)
+model, optimizer = build(rescale=False)
 outputs = OutputPaths.from_args(os.path.join(folder, "hdf5", "m.keras"))
-train, val = hdf5_sequence(dist, path, 4), hdf5_sequence(dist, path, 4)
-run = fit_from_hdf5(model, train, val, optimizer, outputs, input_spec_for(4, 4), names,
-                    RunConfig(epochs=1, batch_size=4, patience=0, class_weight="balanced"), dist=dist)
+run = fit_and_evaluate(model, load_hdf5_split(hdf5, 4, 4, Storage("stream")), optimizer,
+                       input_spec_for(4, 4), outputs,
+                       RunConfig(epochs=1, batch_size=4, patience=0, class_weight="balanced"), dist=dist)
 results["hdf5"] = [reported(outputs), *expected(model), run["class_weight"]]
 print("RESULTS " + json.dumps(results))
 """

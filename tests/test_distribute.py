@@ -130,7 +130,7 @@ def test_two_workers_share_the_hdf5_rows_and_only_the_chief_writes(tmp_path):
     assert model.output_shape == (None, 3)
 
     # Each epoch, the two workers together read every used row exactly once,
-    # each its own contiguous half.
+    # each its own half.
     seen = {}
     for index, text in enumerate(output):
         for worker, epoch, count, ranges in ROWS.findall(text):

@@ -165,7 +165,7 @@ def test_alexnet_end_to_end(tmp_path):
     assert len(history["val_loss"]) == 2
     assert not (tmp_path / "model" / "alexnet_backup").exists()
     # The best model is evaluated on test.hdf5, with the report of every evaluation.
-    assert f"evaluating the best model on {out / 'test.hdf5'} (test split)" in trained.stdout
+    assert "evaluating on the test split" in trained.stdout
     run = info["run"]
     assert run["evaluated_on"] == "test" and run["test_images"] == 6 and 0 <= run["test_accuracy"] <= 1
     assert sum(p["count"] for p in run["most_confused"]) == round((1 - run["test_accuracy"]) * 6)
@@ -175,7 +175,7 @@ def test_alexnet_end_to_end(tmp_path):
     with h5py.File(out / "test.hdf5") as db:
         test_files = list(db["paths"].asstr()[:])
     page = (tmp_path / "model" / "alexnet_report.html").read_text()
-    assert all(f"<b>{name}</b>" in page for name in test_files) and "<b>row " not in page
+    assert all(f"<b>{name.split('/')[-1]}</b>" in page for name in test_files) and "<b>row " not in page
 
     evaluated = run_script("crop_accuracy.py", "--hdf5", out, "--model", model)
     assert evaluated.returncode == 0, evaluated.stderr

@@ -32,6 +32,10 @@ class RunConfig:
     class_weight: str = "none"
     # Keras dtype policy to train under, or "auto" (see precision.py); saved models are float32.
     precision: str = "float32"
+    # "end": the model is saved when the run ends (the best epoch's weights,
+    # kept by EarlyStopping); "best": also after every epoch that lowers
+    # val_loss, so a long run that crashes still leaves its best model.
+    checkpoint: str = "end"
     # Images in <model>_top_losses.png and the HTML report's gallery; 0 for none.
     top_losses: int = 16
     # The script's arguments, recorded in the sidecar as they were given.

@@ -34,6 +34,18 @@ def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=Non
                         BatchOptions(augmentation, one_hot, mixup, cutmix, class_weights))
 
 
+@dataclass
+class Shard:
+    """Worker `index` of `count`'s share of a part: of the first `usable`
+    rows of each epoch's order (whole global batches, so every worker runs
+    the same number of steps), every count-th. `log` (a RowLog) hears of
+    every batch of rows read."""
+    index: int
+    count: int
+    usable: int
+    log: object = None
+
+
 def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options=None, shard=None,
                  mirror=False):
     """A tf.data pipeline over one Part of a split: shuffle the row numbers
@@ -42,8 +54,9 @@ def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options
     augment and convert it to float32 model input, prefetching the next
     batch while one trains. Only row numbers are shuffled and only the
     batches in flight are decoded, so no copy of the images is made, in
-    memory or streamed. `shard` (i, n) keeps worker i of n's share of the
-    rows, chosen before any image is read; `mirror` flips every image.
+    memory or streamed. `shard` (a Shard) keeps one worker's share of the
+    rows, chosen before any image is read: every worker shuffles alike (the
+    same seed) and reads only its own rows; `mirror` flips every image.
 
     `options` (BatchOptions): `one_hot` (the number of classes) turns the
     integer labels into one-hot rows, which label smoothing, `mixup` and
@@ -74,11 +87,14 @@ def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options
         # Row numbers only: the buffer holds 16 bytes per image, not images.
         ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
     if shard is not None:
-        ds = ds.shard(shard[1], shard[0])
+        ds = ds.take(shard.usable).shard(shard.count, shard.index)
     ds = ds.batch(batch_size)
     image_shape = tuple(part.images.image_shape)
+    log = shard.log if shard is not None else None
 
     def read_rows(rows):
+        if log is not None:
+            log.add(rows)
         images = part.images.read(rows)
         return images[:, :, ::-1] if mirror else images
 

@@ -8,6 +8,7 @@ in the modules beside it (data, outputs, config, resume, distribute).
 """
 
 import contextlib
+import math
 import os
 import shutil
 import sys
@@ -19,7 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from ..callbacks import TrainingMonitor
+from ..callbacks.bestmodel import BestModelCheckpoint
 from ..callbacks.interrupt import interrupt_between_batches
+from ..callbacks.rowlog import RowLog
 from ..datasets.classweights import weights_for_run
 from ..evaluation.reports import report_predictions, save_confusion_matrix
 from ..explain.evaluation import explain_run, mistakes
@@ -27,11 +30,11 @@ from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
 from ..utils.modelinfo import run_stamp, save_model_info
 from . import precision
-from .data import BatchOptions, part_dataset, predict_part
+from .data import BatchOptions, Shard, part_dataset, predict_part
 from .distribute import Distribution
 from .outputs import OutputPaths
 from .phases import as_phases, phase_starts
-from .resume import ResumeState
+from .resume import ResumeState, best_so_far
 from .sources import Storage, load_hdf5_split, load_split
 
 
@@ -64,6 +67,7 @@ class Session:
     start_epoch: int
     written: OutputPaths
     model: keras.Model
+    chief_history: str  # the chief's history JSON, which every worker reads
 
 
 @contextlib.contextmanager
@@ -86,7 +90,7 @@ def start_run(model, optimizer, outputs, dist, config, loss="sparse_categorical_
     start_epoch = state.prepare(config.resume, chief=dist.chief, arguments=config.arguments)
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
         try:
-            yield Session(state, start_epoch, outputs.moved_to(folder), model)
+            yield Session(state, start_epoch, outputs.moved_to(folder), model, outputs.history_json)
         except BaseException:
             if dist.chief and not start_epoch and not state.epoch:
                 shutil.rmtree(state.folder, ignore_errors=True)
@@ -132,6 +136,8 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
               + (f", resuming after epoch {session.start_epoch}" if session.start_epoch else ""))
         weights, weight_record = weights_for_run(config.class_weight, split.y_train, split.class_names)
         global_batch = dist.global_batch(batch_size)
+        if dist.workers > 1:  # whole global batches only: see _train
+            n_train = n_train // global_batch * global_batch
         trained = _train(model, split, input_spec, config, dist, global_batch, session, augmentation,
                          phases, loss, weights)
         run = {
@@ -159,9 +165,17 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
     training, not the run. Returns the training facts for the sidecar."""
     start_epoch, written = session.start_epoch, session.written
     one_hot = len(split.class_names) if config.one_hot else None
-    train_ds = part_dataset(split.train, global_batch, input_spec, shuffle=True, seed=config.seed,
-                            options=BatchOptions(augmentation, one_hot, config.mixup, config.cutmix,
-                                                 class_weights))
+    row_log = None
+    if dist.workers > 1:
+        name = ("train.hdf5" if "hdf5" in split.data else
+                os.path.basename(split.data.get("cache", "")) or "the training images")
+        row_log = RowLog(name, dist.worker, dist.workers)
+        n_used = len(split.train) // global_batch * global_batch
+        if n_used < len(split.train):
+            print(f"[NOTE] {len(split.train) - n_used} training images left out: each epoch uses whole "
+                  "global batches, shared equally by the workers")
+    train_ds = _feed(split.train, global_batch, input_spec, dist, row_log, shuffle=True, seed=config.seed,
+                     options=BatchOptions(augmentation, one_hot, config.mixup, config.cutmix, class_weights))
     has_val = len(split.val) > 0
     # Keras averages the first batch over the replicas to learn its shape, so
     # that batch must split evenly: a multiple of the replicas.
@@ -169,12 +183,15 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
     if has_val and not val_batch:
         raise UserError(f"{len(split.val)} validation images cannot be shared by {dist.replicas} "
                         "replicas; pass a larger --val-size")
-    val_ds = part_dataset(split.val, val_batch, input_spec,
-                          options=BatchOptions(one_hot=one_hot)) if has_val else None
+    val_ds = _feed(split.val, val_batch, input_spec, dist,
+                   options=BatchOptions(one_hot=one_hot)) if has_val else None
     starts = phase_starts(phases)
     monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
                               csv_path=written.history_csv,
                               marks={start: phase.name for start, phase in zip(starts[1:], phases[1:])})
+    checkpoint = None
+    if config.checkpoint == "best" and has_val:
+        checkpoint = _best_model_checkpoint(model, split, input_spec, config, session)
     early = None
     if config.patience and config.patience > 0 and has_val:
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
@@ -210,7 +227,8 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
                 # fixed-length (a warm-up). BackupAndRestore last, so an epoch
                 # counts as done for --resume only once all its outputs are
                 # written; it keeps its state between phases.
-                callbacks = [stop, monitor] + ([early] if early is not None and last else [])
+                callbacks = [stop, monitor] + [c for c in (checkpoint, row_log) if c is not None]
+                callbacks += [early] if early is not None and last else []
                 callbacks.append(session.state.callback(backup_folder, start_epoch if i == first else 0,
                                                         delete_checkpoint=last))
                 phase_start = time.perf_counter()
@@ -237,6 +255,11 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
         if early is not None and early.best_weights is not None:
             model.set_weights(early.best_weights)
     train_seconds = time.perf_counter() - start
+    if checkpoint is not None and checkpoint.best_epoch is not None and (
+            early is None or early.best_weights is None):
+        # Without EarlyStopping's restored weights, the best epoch is the saved model's.
+        model.set_weights(keras.models.load_model(written.model, compile=False,
+                                                  safe_mode=True).get_weights())
     history = monitor.history
     epochs_run = len(history["loss"])
     # With EarlyStopping the weights kept are the best of this process's epochs
@@ -259,6 +282,41 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
     return facts
 
 
+def _best_model_checkpoint(model, split, input_spec, config, session):
+    """--checkpoint best: the model saved (with a sidecar predict.py can use)
+    after every epoch that lowers val_loss, so a long run that crashes still
+    leaves its best model. Every worker reads the best value so far from
+    the chief's history, so that all of them save (and join the same
+    collective ops) together."""
+    def save_sidecar(path, epoch, logs):
+        save_model_info(path, split.class_names, input_spec, {
+            "architecture": config.architecture or model.name, "arguments": config.arguments,
+            "best_epoch": epoch, "finished": None, "val_loss": float(logs["val_loss"]),
+            "val_accuracy": float(logs.get("val_accuracy", math.nan)), "data": split.data})
+
+    start = session.start_epoch
+    return BestModelCheckpoint(session.written.model, on_save=save_sidecar,
+                               best=best_so_far(session.chief_history, start) if start else math.inf)
+
+
+def _feed(part, global_batch, input_spec, dist, row_log=None, **pipeline):
+    """part_dataset(**pipeline) for model.fit under `dist`. On several
+    workers, each worker's pipeline reads only its own share of the rows
+    (distribute_datasets_from_function: TensorFlow shards nothing itself)
+    and hands one batch per local replica; otherwise one pipeline of global
+    batches, which the strategy splits between the local replicas."""
+    if dist.workers == 1:
+        return part_dataset(part, global_batch, input_spec, **pipeline)
+    per_replica = global_batch // dist.replicas
+    usable = len(part) // global_batch * global_batch
+
+    def worker_pipeline(context):
+        shard = Shard(context.input_pipeline_id, context.num_input_pipelines, usable, row_log)
+        return part_dataset(part, per_replica, input_spec, shard=shard, **pipeline)
+
+    return dist.strategy.distribute_datasets_from_function(worker_pipeline)
+
+
 def _count_weights(weights):
     return int(sum(np.prod(w.shape) for w in weights))
 
@@ -275,24 +333,35 @@ def _describe_lr(optimizer):
 
 
 def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, global_batch, chief):
-    print("[INFO] evaluating on the test split...")
+    evaluated_on, part = "test", split.test
+    if not len(part):
+        # build_hdf5.py's files without test.hdf5.
+        evaluated_on, part = "val", split.val
+        print("[NOTE] no test images: evaluating on the validation images, which also chose the "
+              "best epoch, so the accuracy is optimistic", file=sys.stderr)
+    print(f"[INFO] evaluating on the {evaluated_on} split...")
     batch = max(global_batch, 128)
     mirror_average = config.mirror_test
-    probs = predict_part(model, split.test, input_spec, batch, mirror_average)
+    probs = predict_part(model, part, input_spec, batch, mirror_average)
     if mirror_average:
-        print("[INFO] test predictions average each image and its mirror image")
+        print(f"[INFO] {evaluated_on} predictions average each image and its mirror image")
     y_pred = probs.argmax(axis=1)
-    fields, accuracy = report_predictions(split.y_test, y_pred, split.class_names)
+    fields, accuracy = report_predictions(part.labels, y_pred, split.class_names, split=evaluated_on)
     run.update({
         **fields,
-        "test_mirror_average": mirror_average,
-        **mistakes(split.y_test, y_pred, split.class_names),
+        f"{evaluated_on}_mirror_average": mirror_average,
+        **mistakes(part.labels, y_pred, split.class_names, evaluated_on),
         **run_stamp(tensorflow=tf.__version__, keras=keras.__version__),
     })
+    run["evaluated_on"] = evaluated_on
+    if evaluated_on != "test":
+        run["test_images"] = 0
     name = run["architecture"]
-    save_confusion_matrix(written.confusion, split.y_test, y_pred, split.class_names,
-                          title=f"{name}: test accuracy {accuracy:.3f}")
-    replaced = [p for p in (written.model, written.sidecar) if os.path.exists(p)]
+    save_confusion_matrix(written.confusion, part.labels, y_pred, split.class_names,
+                          title=f"{name}: {evaluated_on} accuracy {accuracy:.3f}")
+    # (--checkpoint best wrote the model during this run: nothing of an earlier one.)
+    replaced = [p for p in (written.model, written.sidecar) if os.path.exists(p)
+                and config.checkpoint != "best"]
     # Every worker saves (saving may join collective ops); only the chief's
     # `written` is the real output folder.
     with atomic_path(written.model) as tmp:
@@ -300,8 +369,8 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
     write_json(written.labels, split.class_names)
     save_model_info(written.model, split.class_names, input_spec, run)
     if chief:
-        explain_run(model, split.test.lazy(), split.y_test, probs, split.class_names, input_spec, written,
-                    run, config.top_losses, paths=split.test_paths)
+        explain_run(model, part.lazy(), part.labels, probs, split.class_names, input_spec, written,
+                    run, config.top_losses, paths=part.paths, evaluated_on=evaluated_on)
         if replaced:
             print(f"[NOTE] replaced the previous {', '.join(replaced)}")
         outputs.print_written()

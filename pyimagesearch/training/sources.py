@@ -55,12 +55,15 @@ class HDF5Images:
     smaller than the stored 256x256 (INTER_AREA, as crop_accuracy.py's
     single view). Reads any rows, a batch at a time."""
 
-    def __init__(self, path, width, height):
+    def __init__(self, path, width, height, patch=None):
         import cv2
 
         from ..io.hdf5file import open_hdf5
 
         self.path = path
+        # A PatchPreprocessor cuts a random width x height patch of each
+        # image instead of resizing it (train_alexnet.py's training images).
+        self.patch = patch
         self.db = open_hdf5(path)
         self.images = self.db["images"]
         self.size = (width, height)
@@ -80,8 +83,12 @@ class HDF5Images:
         stored = self.images[rows[order]] if len(rows) else np.empty((0,) + self.stored_shape, np.uint8)
         out = np.empty((len(rows),) + self.image_shape, np.uint8)
         for i, image in zip(order, stored):
-            out[i] = image if image.shape[1::-1] == self.size else cv2.resize(image, self.size,
-                                                                               interpolation=self.inter)
+            if self.patch is not None:
+                out[i] = self.patch.preprocess(image)
+            elif image.shape[1::-1] == self.size:
+                out[i] = image
+            else:
+                out[i] = cv2.resize(image, self.size, interpolation=self.inter)
         return out
 
 
@@ -253,11 +260,13 @@ def load_run_split(info, dataset=None):
                       storage=storage)
 
 
-def load_hdf5_split(folder, width, height, storage=None):
+def load_hdf5_split(folder, width, height, storage=None, train_patch=None):
     """build_hdf5.py's train, val and test files in `folder` (test.hdf5 may
     be absent: then the test part is empty), each image resized to
-    width x height as it is read; held in memory or streamed as `storage`
-    says (the files themselves are the disk cache)."""
+    width x height as it is read, or for training cut by `train_patch` (a
+    PatchPreprocessor: a new random patch at every read, so always
+    streamed); held in memory or streamed as `storage` says (the files
+    themselves are the disk cache)."""
     from ..io.hdf5file import hdf5_file, read_label_names, read_paths
 
     storage = storage or Storage()
@@ -268,7 +277,12 @@ def load_hdf5_split(folder, width, height, storage=None):
         files["test"] = test_path
     else:
         print(f"[NOTE] no {test_path}: the run is evaluated on nothing but validation", file=sys.stderr)
-    stores = {name: HDF5Images(path, width, height) for name, path in files.items()}
+    stores = {name: HDF5Images(path, width, height, train_patch if name == "train" else None)
+              for name, path in files.items()}
+    stored = stores["train"].stored_shape
+    if train_patch is not None and min(stored[:2]) < min(width, height):
+        raise UserError(f"{files['train']}: images are {stored[1]}x{stored[0]}, smaller than the "
+                        f"--size {width} crops; rebuild with a larger build_hdf5.py --size")
     class_names = read_label_names(stores["train"].db)
     for name, store in stores.items():
         if read_label_names(store.db) != class_names:
@@ -289,7 +303,8 @@ def load_hdf5_split(folder, width, height, storage=None):
         relative, source = read_paths(store.db), store.db.attrs.get("source")
         paths = ([os.path.join(source, p) for p in relative] if relative and source
                  else relative or [f"row {i}" for i in range(n)])
-        images = ArrayImages(store.read(np.arange(n))) if mode == "memory" else store
+        in_memory = mode == "memory" and store.patch is None
+        images = ArrayImages(store.read(np.arange(n))) if in_memory else store
         parts.append(Part(images, np.arange(n), store.db["labels"][:].astype(np.int64), paths))
     record = {"mode": mode, "why": why, "hdf5": os.path.abspath(folder),
               "decoded_bytes": n_images * width * height * 3}
