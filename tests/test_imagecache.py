@@ -51,26 +51,28 @@ def cache_files(folder):
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-@pytest.mark.parametrize("resize", ["simple", "aspect"])
-def test_pixels_rows_and_labels_equal_the_loaders(resize, tmp_path, capsys):
+# 40x24 rows fit many to a chunk; 300x200 rows 5 to a chunk (about 1 MiB),
+# so rows are read from several chunks, the last one partly filled.
+@pytest.mark.parametrize("resize, width, height", [("simple", 40, 24), ("aspect", 300, 200)])
+def test_pixels_rows_and_labels_equal_the_loaders(resize, width, height, tmp_path, capsys):
     root = tmp_path / "corpus"
     write_corpus(root)
     photo_dataset(root)
     paths, labels = find_dataset(root, seed=7)
-    loader = SimpleDatasetLoader([RESIZERS[resize](40, 24)])
+    loader = SimpleDatasetLoader([RESIZERS[resize](width, height)])
     data, kept_labels = loader.load(paths, labels=labels)
     assert loader.skipped  # the corpus has unreadable files
     capsys.readouterr()
 
-    with open_cache(root, paths, labels, 40, 24, resize, folder=tmp_path / "cache") as cache:
+    with open_cache(root, paths, labels, width, height, resize, folder=tmp_path / "cache") as cache:
         rows, kept = cache.rows_for(paths)
         assert kept == loader.paths
         assert rows.dtype == np.int64 and len(rows) == len(data)
         assert np.array_equal(cache.read(rows), data)
         assert np.array_equal(cache.read_all(rows), data)
         assert np.array_equal(cache.labels_for(rows), kept_labels)
-        assert cache.image_shape == (24, 40, 3) and cache.num_images == len(data)
-        assert cache.nbytes == data.nbytes == estimate_bytes(len(data), 40, 24)
+        assert cache.image_shape == (height, width, 3) and cache.num_images == len(data)
+        assert cache.nbytes == data.nbytes == estimate_bytes(len(data), width, height)
         assert sorted(rel for rel, _ in cache.skipped) == sorted(
             os.path.relpath(p, root).replace(os.sep, "/") for p, _ in loader.skipped)
     # Each unreadable file is named once, as the loader's callers report it.
@@ -182,12 +184,16 @@ def test_reuse_names_the_count_of_unreadable_files_once(tmp_path, capsys):
 
 def test_read_returns_rows_in_the_asked_order_from_several_threads(photos, tmp_path):
     paths, labels = find_dataset(photos, seed=0)
-    with open_cache(photos, paths, labels, 16, 12, folder=tmp_path / "cache") as cache:
+    # 5 rows of 256x240 to a chunk (about 1 MiB): the 10 rows lie in 2 chunks.
+    with open_cache(photos, paths, labels, 256, 240, folder=tmp_path / "cache") as cache:
         every = cache.read_all()
+        with h5py.File(cache.path, "r") as db:
+            assert db["images"].chunks[0] == 5
+            assert np.array_equal(db["images"][:], every)
         asked = [7, 2, 9, 2, 0]
         assert np.array_equal(cache.read(asked), every[asked])
         assert np.array_equal(cache.read_all(asked), every[asked])
-        assert cache.read([]).shape == (0, 12, 16, 3)
+        assert cache.read([]).shape == (0, 240, 256, 3)
         with pytest.raises(IndexError):
             cache.read([cache.num_images])
         with pytest.raises(ValueError, match="not in the image cache"):

@@ -8,9 +8,10 @@ HDF5 file on disk, so that trainers read batches from disk with flat memory.
 Layout of a cache file (plain h5py reads it):
 
     images          uint8  (N, H, W, 3)  pixels in BGR order, exactly what
-                                         SimpleDatasetLoader gives; one row
-                                         per chunk, not compressed, so that
-                                         any row is read in one system call
+                                         SimpleDatasetLoader gives; chunks
+                                         of whole rows (hdf5file.chunk_rows),
+                                         not compressed, so that any row is
+                                         read in one system call
     paths           str    (N,)          each image's file relative to the
                                          `dataset` attribute, "/" separators,
                                          sorted: the rows do not depend on
@@ -40,6 +41,7 @@ never leaves a file that a later run uses. Two processes building the same
 cache at once each write their own temporary file; the last to finish wins.
 """
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -59,6 +61,7 @@ from ..utils.atomic import atomic_path, ensure_writable_folder, remove_leftover_
 from ..utils.errors import UserError, first_line
 from ..utils.interrupts import deferred_interrupts
 from ..utils.parallel import imap_ordered
+from .hdf5file import chunk_rows
 
 FORMAT = "pyimagesearch-imagecache/1"
 DEFAULT_FOLDER = os.path.join("output", "cache")
@@ -122,8 +125,12 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
 class ImageCache:
     """A cache file opened for reading (see the module's docstring).
 
-    `read`, `read_all` and `labels_for` may be called from several threads
-    at once. After a fork (a multiprocessing worker), open a new
+    Attributes: `path`, `dataset` (absolute), `width`, `height`, `resize`,
+    `built`, `fingerprint`, `paths` (each row's file relative to `dataset`,
+    "/" separators, sorted), `labels` (each row's label, a numpy str array)
+    and `skipped` ([(relative path, reason)] of the unreadable files left
+    out). `read`, `read_all` and `labels_for` may be called from several
+    threads at once. After a fork (a multiprocessing worker), open a new
     ImageCache(path) in the child.
     """
 
@@ -159,26 +166,33 @@ class ImageCache:
         Written by hand because h5py lacks a fast way to read scattered rows:
         on 3,000 images, a sorted 32-row list index read 275 images/s at 64 px
         and 37 at 224 px, read_direct row by row 10,700 and 4,000, preadv at
-        these offsets 142,000 and 26,000, with the GIL released. Each row is
-        one uncompressed chunk (see _write), stored as is at its offset; the
-        file is never written again once built (a rebuild replaces the file,
-        and the descriptor duplicated here keeps reading this one)."""
+        these offsets 142,000 and 26,000, with the GIL released. A chunk
+        holds whole rows, uncompressed and unfiltered (see _write), so row r
+        lies at its chunk's offset plus (r mod rows per chunk) rows. The file
+        is never written again once built (a rebuild replaces it, and the
+        descriptor duplicated here keeps reading this one)."""
         images = self._images
-        if (not hasattr(os, "preadv") or images.chunks != (1,) + images.shape[1:]
+        shape = images.shape
+        if (not hasattr(os, "preadv") or images.chunks is None or images.chunks[1:] != shape[1:]
                 or images.compression or images.shuffle or images.fletcher32):
             return None
-        offsets = np.full(images.shape[0], -1, dtype=np.int64)
+        per_chunk = images.chunks[0]
+        chunk_bytes = per_chunk * estimate_bytes(1, self.width, self.height)
+        starts = np.full(-(-shape[0] // per_chunk), -1, dtype=np.int64)
 
         def store(info):
-            offsets[info.chunk_offset[0]] = info.byte_offset
+            if info.size == chunk_bytes and not info.filter_mask and info.chunk_offset[0] < shape[0]:
+                starts[info.chunk_offset[0] // per_chunk] = info.byte_offset
 
         if hasattr(images.id, "chunk_iter"):  # HDF5 >= 1.12.3: one pass over the index
             images.id.chunk_iter(store)
         else:
             for i in range(images.id.get_num_chunks()):
                 store(images.id.get_chunk_info(i))
-        if images.shape[0] and offsets.min() < 0:  # a row never written: read through h5py
+        if starts.size and starts.min() < 0:  # a chunk never written: read through h5py
             return None
+        rows = np.arange(shape[0], dtype=np.int64)
+        offsets = starts[rows // per_chunk] + (rows % per_chunk) * (chunk_bytes // per_chunk)
         self._fd = os.dup(self._db.id.get_vfd_handle())
         return offsets
 
@@ -385,33 +399,39 @@ def _write(tmp, listing, loader, attrs, interrupts):
     """Decode the listed files in order into a new HDF5 file `tmp`, a block
     of rows at a time; return [(listing entry, reason)] of the skipped ones."""
     row_shape = (attrs["height"], attrs["width"], 3)
-    block = max(1, BLOCK_BYTES // estimate_bytes(1, attrs["width"], attrs["height"]))
+    # About 1 MiB chunks of whole rows (as build_hdf5.py's files): HDF5 then
+    # writes a block in a few large pieces (one row per chunk took 6% of a
+    # 64 px build), and ImageCache still reads any row in one system call.
+    chunk = chunk_rows(row_shape)
+    block = chunk * max(1, BLOCK_BYTES // (chunk * estimate_bytes(1, attrs["width"], attrs["height"])))
     kept, skipped = [], []
     # No chunk cache: whole chunks are written, so caching them would only
     # delay a write error to close(), far from the write that failed.
     with h5py.File(tmp, "w", libver="v110", rdcc_nbytes=0) as db:
         images = db.create_dataset("images", shape=(len(listing),) + row_shape,
                                    maxshape=(None,) + row_shape, dtype=np.uint8,
-                                   chunks=(1,) + row_shape, track_times=False)
+                                   chunks=(chunk,) + row_shape, track_times=False)
         buffer = np.empty((block,) + row_shape, dtype=np.uint8)
         filled = written = 0
         # Chunks of 8 images per task, as SimpleDatasetLoader.load does.
         results = imap_ordered(loader.load_one, [entry[4] for entry in listing],
                                workers=loader.workers, chunksize=8)
-        bar = tqdm(results, total=len(listing), unit="img", desc="caching", leave=False)
-        for entry, (image, reason) in zip(listing, bar):
-            interrupts.check()
-            if image is None:
-                skipped.append((entry, reason))
-                continue
-            buffer[filled] = image
-            kept.append(entry)
-            filled += 1
-            if filled == block:
-                images[written:written + filled] = buffer
-                written += filled
-                filled = 0
-        bar.close()
+        # Closing the results on an error or Ctrl-C waits for the few images
+        # being decoded, so no thread outlives the build.
+        with contextlib.closing(results), tqdm(results, total=len(listing), unit="img",
+                                                desc="caching", leave=False) as bar:
+            for entry, (image, reason) in zip(listing, bar):
+                interrupts.check()
+                if image is None:
+                    skipped.append((entry, reason))
+                    continue
+                buffer[filled] = image
+                kept.append(entry)
+                filled += 1
+                if filled == block:
+                    images[written:written + filled] = buffer
+                    written += filled
+                    filled = 0
         if filled:
             images[written:written + filled] = buffer[:filled]
             written += filled
