@@ -65,8 +65,8 @@ from .hdf5file import chunk_rows
 
 FORMAT = "pyimagesearch-imagecache/1"
 DEFAULT_FOLDER = os.path.join("output", "cache")
-# Rows are written and read_all reads about this many bytes at a time: big
-# enough that h5py's per-call cost vanishes, small enough to stay flat.
+# Rows are written about this many bytes at a time: big enough that h5py's
+# per-call cost vanishes, small enough that memory stays flat.
 BLOCK_BYTES = 8 * 2**20
 # Free space wanted beyond the pixels: HDF5's metadata, the paths and labels.
 SPACE_MARGIN = 64 * 2**20
@@ -108,8 +108,9 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
     # Stat every file before decoding any: a file changed during the build
     # then no longer matches the stored fingerprint, and the next run rebuilds.
     listing = _listing(root, paths, labels)
-    fingerprint = _fingerprint(listing)
-    why = _stale_reason(path, root, int(width), int(height), resize, fingerprint, listing)
+    attrs = {"format": FORMAT, "dataset": root, "width": int(width), "height": int(height),
+             "resize": resize, "fingerprint": _fingerprint(listing)}
+    why = _stale_reason(path, attrs, listing)
     if why is None:
         cache = ImageCache(path)
         print(f"[INFO] image cache: reusing {path} ({cache.num_images} images, built {cache.built})")
@@ -118,7 +119,7 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
                   f"(see the skipped attribute of {path})", file=sys.stderr)
         return cache
     print(f"[INFO] image cache: building {path}: {why}")
-    _build(path, root, listing, int(width), int(height), resize, fingerprint, workers)
+    _build(path, listing, attrs, workers)
     return ImageCache(path)
 
 
@@ -319,8 +320,9 @@ def _fingerprint(listing):
     return digest.hexdigest()
 
 
-def _stale_reason(path, root, width, height, resize, fingerprint, listing):
-    """None when the cache at `path` can be reused, else why not."""
+def _stale_reason(path, wanted, listing):
+    """None when the cache at `path` matches the `wanted` attributes and can
+    be reused, else why not."""
     if not os.path.exists(path):
         return "new"
     try:
@@ -328,10 +330,10 @@ def _stale_reason(path, root, width, height, resize, fingerprint, listing):
             attrs = db.attrs
             if attrs.get("format") != FORMAT:
                 return f"made by another version ({attrs.get('format')!r})"
-            if (str(attrs["dataset"]), int(attrs["width"]), int(attrs["height"]),
-                    str(attrs["resize"])) != (root, width, height, resize):
+            if any(type(value)(attrs[key]) != value for key, value in wanted.items()
+                   if key != "fingerprint"):
                 return "it was built for another dataset or size"
-            if str(attrs["fingerprint"]) == fingerprint and len(db["images"]) == len(db["paths"]):
+            if attrs["fingerprint"] == wanted["fingerprint"] and len(db["images"]) == len(db["paths"]):
                 return None
             before = dict(zip(db["paths"].asstr()[:], zip(db["labels"].asstr()[:],
                                                            db["file_sizes"][:].tolist(),
@@ -360,18 +362,19 @@ def _gb(n):
     return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
-def _build(path, root, listing, width, height, resize, fingerprint, workers):
+def _build(path, listing, attrs, workers):
+    """Write the cache file `path` of the `listing` with the file attributes
+    `attrs` (see open_cache), atomically, or raise UserError."""
     folder = os.path.dirname(os.path.abspath(path))
     ensure_writable_folder(folder, "cache folder")
     # Temporary files of builds killed outright (no clean-up ran); those of
     # a build still running are spared: it may be writing this cache now.
     for leftover in remove_leftover_temporaries(path, keep_running=True):
         print(f"[NOTE] removed {leftover}, left by a cache build that was killed", file=sys.stderr)
+    width, height = attrs["width"], attrs["height"]
     _check_free_space(folder, len(listing), width, height)
-    loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], workers=workers)
-    attrs = {"format": FORMAT, "dataset": root, "width": width, "height": height, "resize": resize,
-             "fingerprint": fingerprint,
-             "built": datetime.datetime.now().isoformat(sep=" ", timespec="seconds")}
+    loader = SimpleDatasetLoader([RESIZERS[attrs["resize"]](width, height)], workers=workers)
+    attrs = {**attrs, "built": datetime.datetime.now().isoformat(sep=" ", timespec="seconds")}
     try:
         # Ctrl-C and `kill` stop the build between two images, never inside
         # h5py or the thread pool's bookkeeping; atomic_path then deletes the
