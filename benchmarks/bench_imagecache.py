@@ -10,8 +10,9 @@ The dataset is a replica of Animals made of symlinks (each file linked
 several times under new names), built once with --make-replica. Each
 measurement runs in a fresh child process (its own peak RSS); load and
 build alternate, --repeats times, and the medians are reported with their
-ratio. Each build starts from an empty cache folder. Run from the
-repository root:
+ratio. Each build starts from an empty cache folder; after it, the cache is
+reopened (reused) and read back in shuffled batches of 32, untimed in the
+build. Run from the repository root:
 
     python benchmarks/bench_imagecache.py --make-replica /tmp/animals_12000 \\
         --source ../shared/data/animals --images 12000
@@ -39,16 +40,26 @@ from pyimagesearch.preprocessing import RESIZERS
 
 kind, dataset, size, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 paths, labels = find_dataset(dataset, seed=42)
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 if kind == "load":
     data, _ = SimpleDatasetLoader([RESIZERS["simple"](size, size)]).load(paths, labels=labels)
     n = len(data)
 else:
     with open_cache(dataset, paths, labels, size, size, folder=folder) as cache:
         n = cache.num_images
-seconds = time.perf_counter() - start
-print(json.dumps({{"n": n, "seconds": seconds,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+read_rate = None
+if kind == "build":  # then every row once, in shuffled batches of 32, as a trainer streams them
+    import numpy as np
+    with open_cache(dataset, paths, labels, size, size, folder=folder) as cache:
+        order = np.random.default_rng(0).permutation(cache.num_images)
+        start = time.perf_counter()
+        for i in range(0, len(order), 32):
+            cache.read(order[i:i + 32])
+        read_rate = cache.num_images / (time.perf_counter() - start)
+print(json.dumps({{"n": n, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb,
+                  "read_img_s": read_rate}}))
 """
 
 
@@ -98,16 +109,30 @@ def main():
         for _ in range(args.repeats):
             for kind, runs in results.items():  # alternating, so a busy spell hits both
                 runs.append(r := measure(kind, args.dataset, size))
-                print(f"  {size}px {kind:5s}: {r['n']} images in {r['seconds']:.1f}s, "
+                print(f"  {size}px {kind:5s}: {r['n']} images in {r['seconds']:.1f}s "
+                      f"({r['cpu_seconds']:.1f}s CPU), "
                       f"peak {r['peak_mb']:.0f} MB", flush=True)
-        load = statistics.median(r["seconds"] for r in results["load"])
-        build = statistics.median(r["seconds"] for r in results["build"])
-        n = results["load"][0]["n"]
-        print(f"{size}px, {n} images: in-memory load {n / load:.0f} img/s (median {load:.1f}s), "
-              f"cache build {n / build:.0f} img/s (median {build:.1f}s); build/load speed "
-              f"{load / build:.2f}x; peak RSS load {max(r['peak_mb'] for r in results['load']):.0f} MB, "
-              f"build {max(r['peak_mb'] for r in results['build']):.0f} MB")
+        report(size, results)
 
+
+def report(size, results):
+    def median(kind, key):
+        return statistics.median(r[key] for r in results[kind])
+
+    def extreme(kind, key, pick):
+        return pick(r[key] for r in results[kind])
+
+    n = results["load"][0]["n"]
+    load, build = median("load", "seconds"), median("build", "seconds")
+    load_cpu, build_cpu = median("load", "cpu_seconds"), median("build", "cpu_seconds")
+    best = extreme("load", "seconds", min) / extreme("build", "seconds", min)
+    print(f"{size}px, {n} images: in-memory load {n / load:.0f} img/s (median {load:.1f}s), cache build "
+          f"{n / build:.0f} img/s (median {build:.1f}s); build/load speed {load / build:.2f}x "
+          f"(best runs {best:.2f}x; CPU time {load_cpu:.1f}s against {build_cpu:.1f}s, "
+          f"{load_cpu / build_cpu:.2f}x)")
+    print(f"  peak RSS: load {extreme('load', 'peak_mb', max):.0f} MB, build "
+          f"{extreme('build', 'peak_mb', max):.0f} MB; the cache read back in shuffled batches of 32: "
+          f"{median('build', 'read_img_s'):.0f} img/s (median)")
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,7 @@ import cv2
 import h5py
 import numpy as np
 import pytest
-from conftest import ROOT, make_colour_dataset
+from conftest import ROOT, make_colour_dataset, slow_dataset
 from imagecorpus import write_corpus
 
 from pyimagesearch.datasets import SimpleDatasetLoader
@@ -265,19 +265,6 @@ def start_build(dataset, folder, *file_size_limit):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def slow_dataset(root, per_class=400):
-    """Hard links to one large noise JPEG per class: cheap to create, a few
-    seconds to decode, so a signal lands while the cache is being built."""
-    rng = np.random.default_rng(0)
-    for name in ("a", "b"):
-        (root / name).mkdir(parents=True)
-        source = root / name / "source.jpg"
-        cv2.imwrite(str(source), rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
-        for i in range(per_class):
-            os.link(source, root / name / f"{i:04d}.jpg")
-    return root
-
-
 def stop_mid_build(dataset, folder, sig):
     proc = start_build(dataset, folder)
     try:
@@ -296,7 +283,7 @@ def stop_mid_build(dataset, folder, sig):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_an_interrupted_build_is_never_used(sig, tmp_path, capsys):
-    dataset = slow_dataset(tmp_path / "slow")
+    dataset = slow_dataset(tmp_path / "slow", per_class=400)
     folder = tmp_path / "cache"
     code, stderr = stop_mid_build(dataset, folder, sig)
     final = cache_path(dataset, 64, 64, "simple", folder)
