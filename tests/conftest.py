@@ -49,6 +49,20 @@ def make_colour_dataset(root, per_class=12, size=(40, 48), ext=".png", seed=0, c
     return root
 
 
+def slow_dataset(root, per_class=1000):
+    """Many hard links to one large noise JPEG per class: cheap to create,
+    seconds to decode, so a signal lands while a build (build_hdf5.py, the
+    image cache) is running."""
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        source = root / name / "source.jpg"
+        cv2.imwrite(str(source), rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
+        for i in range(per_class):
+            os.link(source, root / name / f"{i:04d}.jpg")
+    return root
+
+
 def read_colour_dataset(root, per_class=4, size=(8, 8)):
     """make_colour_dataset, then every image decoded again: (uint8 images,
     integer labels in sorted class order), for in-process model.fit calls."""

@@ -8,23 +8,8 @@ import subprocess
 import sys
 import time
 
-import cv2
-import numpy as np
 import pytest
-from conftest import ROOT, communicate_or_show_stacks, make_colour_dataset, run_script
-
-
-def slow_dataset(root, per_class=1000):
-    """Many hard links to one large noise JPEG per class: cheap to create,
-    seconds to decode, so a signal lands while the build is running."""
-    rng = np.random.default_rng(0)
-    for name in ("a", "b"):
-        (root / name).mkdir(parents=True)
-        source = root / name / "source.jpg"
-        cv2.imwrite(str(source), rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
-        for i in range(per_class):
-            os.link(source, root / name / f"{i:04d}.jpg")
-    return root
+from conftest import ROOT, communicate_or_show_stacks, make_colour_dataset, run_script, slow_dataset
 
 
 def interrupt_build(dataset, out, sig, *extra):
