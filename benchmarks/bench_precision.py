@@ -108,8 +108,8 @@ def load_images(dataset, size, limit):
 
     paths, labels = find_dataset(dataset, seed=42)
     split = load_split(dataset, paths, labels, size, size, val_size=0)
-    n = min(limit or len(split.x_train), len(split.x_train))
-    return split.x_train[:n], split.y_train[:n], len(split.class_names)
+    n = min(limit or len(split.train), len(split.train))
+    return split.train.read(range(n)), split.y_train[:n], len(split.class_names)
 
 
 def build(architecture, classes, options, fc_units):

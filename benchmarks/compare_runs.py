@@ -56,7 +56,7 @@ def test_probabilities(model_path, dataset, splits):
             splits[key] = training.load_run_split(sidecar, dataset)
         split = splits[key]
         labels = split.y_test
-        probs = training.predict_test(model, split.x_test, labels, spec, 128,
+        probs = training.predict_part(model, split.test, spec, 128,
                                       mirror_average=run.get("test_mirror_average", False))
     accuracy = float((probs.argmax(axis=1) == labels).mean())
     if abs(accuracy - run["test_accuracy"]) > 1e-9:
