@@ -41,15 +41,17 @@ DEFAULT_WEIGHTS = os.path.join(os.path.dirname(ROOT), "shared", "data", "weights
                                "mobilenet_2_5_224_tf_no_top.h5")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VARIANTS = {"default": [], "memory": ["--data", "memory"], "stream": ["--data", "stream"]}
+SCRIPTS = {"vgg": "train_vgg.py", "finetune": "fine_tune.py"}
+VARIANT_LABELS = {"default": "default flags", "memory": "--data memory", "stream": "--data stream"}
 TIME = "/usr/bin/time"
 
 
 def trainer_command(trainer, args):
     """The script and its fixed flags for one trainer."""
     if trainer == "vgg":
-        return ["train_vgg.py"]
+        return [SCRIPTS[trainer]]
     # One epoch with the backbone frozen: phase 2 only, nothing of the backbone unfrozen.
-    return ["fine_tune.py", "--weights", args.weights, "--warmup-epochs", "0", "--unfreeze", "none"]
+    return [SCRIPTS[trainer], "--weights", args.weights, "--warmup-epochs", "0", "--unfreeze", "none"]
 
 
 def make_replica(source, target, images):
@@ -165,7 +167,10 @@ def plot(summary, path, title):
     for trainer, variant in sorted({(t, v) for t, v, _ in summary}):
         sizes = sorted(i for t, v, i in summary if (t, v) == (trainer, variant))
         peaks = [summary[trainer, variant, i]["peak_mib_median"] / 1024 for i in sizes]
-        ax.plot(sizes, peaks, marker="o", label=f"{trainer}, {variant}")
+        ax.plot(sizes, peaks, marker="o", label=f"{SCRIPTS[trainer]}, {VARIANT_LABELS[variant]}")
+    all_sizes = sorted({i for _, _, i in summary})
+    ax.set_xticks(all_sizes, [f"{i:,}" for i in all_sizes])
+    ax.set_xlim(left=0)
     ax.set_xlabel("images in the dataset")
     ax.set_ylabel("peak resident memory (GiB, median)")
     ax.set_ylim(bottom=0)
@@ -192,7 +197,7 @@ def main():
     parser.add_argument("--data", default=DEFAULT_DATA, help="class folders to replicate (default: %(default)s)")
     parser.add_argument("--sizes", type=lambda t: csv_list(t, kind=int), default=[3000, 12000, 24000, 48000],
                         help="dataset sizes in images, comma-separated (default: 3000,12000,24000,48000)")
-    parser.add_argument("--trainers", type=lambda t: csv_list(t, ["vgg", "finetune"]),
+    parser.add_argument("--trainers", type=lambda t: csv_list(t, list(SCRIPTS)),
                         default=["vgg", "finetune"], help="vgg (train_vgg.py), finetune (fine_tune.py)")
     parser.add_argument("--variants", type=lambda t: csv_list(t, list(VARIANTS)),
                         default=["default", "memory", "stream"],

@@ -78,19 +78,28 @@ def wait_for_rows(partial, rows, proc, timeout=120):
     pytest.fail(f"{partial} did not reach {rows} rows")
 
 
+def interrupted_run(model, images, folder, stop):
+    """Start predict.py on `images` with --csv folder/predictions.csv, call
+    `stop(proc)` once 200 rows are in the partial file; return (the CSV path,
+    the partial path, its exit code, stdout and stderr)."""
+    target = folder / "predictions.csv"
+    partial = folder / "predictions.csv.partial"
+    proc = start_predict(model, images, target)
+    wait_for_rows(partial, 200, proc)
+    stop(proc)
+    stdout, stderr = proc.communicate(timeout=60)
+    return target, partial, proc.returncode, stdout, stderr
+
+
 def data_lines(content):
     return content.decode().splitlines(keepends=True)[1:]
 
 
 def test_sigterm_leaves_the_partial_csv_and_resume_finishes_it(tmp_path, workspace):
     images, model_path, onnx_path, reference = workspace
-    target = tmp_path / "predictions.csv"
-    partial = tmp_path / "predictions.csv.partial"
-    proc = start_predict(model_path, images, target)
-    wait_for_rows(partial, 200, proc)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    target, partial, code, stdout, stderr = interrupted_run(
+        model_path, images, tmp_path, lambda proc: proc.send_signal(signal.SIGTERM))
+    assert code == 130, stderr
     assert "Traceback" not in stderr and "--resume" in stderr
     assert not target.exists()
     kept = partial.read_bytes()
@@ -119,12 +128,8 @@ def test_sigterm_leaves_the_partial_csv_and_resume_finishes_it(tmp_path, workspa
 
 def test_sigkill_and_a_torn_last_line_are_resumed_on_onnx(tmp_path, workspace):
     images, _, onnx_path, reference = workspace
-    target = tmp_path / "predictions.csv"
-    partial = tmp_path / "predictions.csv.partial"
-    proc = start_predict(onnx_path, images, target)
-    wait_for_rows(partial, 200, proc)
-    proc.kill()
-    proc.communicate(timeout=60)
+    target, partial, code, _, _ = interrupted_run(onnx_path, images, tmp_path, lambda proc: proc.kill())
+    assert code == -signal.SIGKILL
     expected = reference[".onnx"]
     kept = partial.read_bytes()
     assert expected.startswith(kept) and not target.exists()
@@ -179,19 +184,18 @@ def test_resume_refuses_rows_another_model_wrote(tmp_path):
     model.write_bytes(b"weights")
     with open(target, "w", newline="") as f:
         csv.writer(f).writerows([csv_header(1), [paths[0], "cat", "0.9000"]])
-    with pytest.raises(UserError, match=r"out.csv: line 2 is not a prediction of this model"):
-        with PredictionCSV(target, paths, CLASSES, 1, model, resume=True):
-            pass
+    with pytest.raises(UserError, match=r"out.csv: line 2 is not a prediction of this model"), \
+            PredictionCSV(target, paths, CLASSES, 1, model, resume=True):
+        pass
     assert not (tmp_path / "out.csv.partial").exists()
     # A retrained model at the same path does not continue the old one's partial file.
-    with pytest.raises(KeyboardInterrupt):
-        with PredictionCSV(tmp_path / "p.csv", paths, CLASSES, 1, model) as out:
-            out.write(rows_for(paths[:1])[0])
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), PredictionCSV(tmp_path / "p.csv", paths, CLASSES, 1, model) as out:
+        out.write(rows_for(paths[:1])[0])
+        raise KeyboardInterrupt
     model.write_bytes(b"retrained")
-    with pytest.raises(UserError, match="written by another model"):
-        with PredictionCSV(tmp_path / "p.csv", paths, CLASSES, 1, model, resume=True):
-            pass
+    with pytest.raises(UserError, match="written by another model"), \
+            PredictionCSV(tmp_path / "p.csv", paths, CLASSES, 1, model, resume=True):
+        pass
 
 
 def test_resume_needs_csv():

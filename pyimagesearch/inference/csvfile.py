@@ -13,12 +13,13 @@ dropped and its image classified again.
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import sys
 
 from ..utils.atomic import atomic_path, write_json
-from ..utils.errors import UserError
+from ..utils.errors import UserError, first_line
 
 PARTIAL = ".partial"
 
@@ -130,10 +131,14 @@ class PredictionCSV:
         run's images in the partial file and record their paths."""
         if source == self.partial:
             self._check_record()
-        with open(source, newline="", encoding="utf-8") as f:
-            text = f.read()
-        complete = text[:text.rfind("\n") + 1]  # a line with no end was cut short by a kill
-        rows = list(csv.reader(complete.splitlines(keepends=True)))
+        try:
+            with open(source, newline="", encoding="utf-8") as f:
+                text = f.read()
+            complete = text[:text.rfind("\n") + 1]  # a line with no end was cut short by a kill
+            rows = list(csv.reader(io.StringIO(complete, newline="")))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise UserError(f"{source}: not a CSV of predict.py ({first_line(exc)}); rerun without "
+                            "--resume to start over") from None
         if not rows or rows[0] != self.header:
             found = ",".join(rows[0]) if rows else "nothing"
             raise UserError(f"{source}: its columns ({found}) are not this run's "
@@ -149,12 +154,7 @@ class PredictionCSV:
                             f"(first: {rows[1][0]}); give --image as in the run that wrote it, "
                             "or rerun without --resume")
         dropped = len(rows) - 1 - len(kept)
-        seen = set()
         for row in kept:
-            if row[0] in seen:
-                raise UserError(f"{source}: lists {row[0]} twice; not a CSV of predict.py; rerun "
-                                "without --resume to start over")
-            seen.add(row[0])
             self._track(row[0])
         self.done = [row[0] for row in kept]
         write_json(self.record_path, self.record)
