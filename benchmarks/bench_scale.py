@@ -4,14 +4,15 @@ Makes replicas of a class folder (../shared/data/animals by default) at each
 of --sizes images: symlinks in a temporary folder, every replica's files
 under their own names (cats/r03_cats_00001.jpg), so the trainers see that
 many distinct files. At each size, each trainer (train_vgg.py; fine_tune.py
-with --weights, backbone frozen: --warmup-epochs 0 --unfreeze none) runs
---epochs epochs with its default flags, once per --variants entry
-("default": no --data flag; "memory", "stream": --data memory|stream), each
-in a fresh process under /usr/bin/time -v. Recorded per run: peak resident
-memory (time -v's "Maximum resident set size"), wall time, and the training
-images/s the trainer writes in its sidecar (run.images_per_second). The
-variants of one trainer and size run back to back, their order reversed on
-every other repeat, so machine noise hits them alike.
+with --weights and --alpha, backbone frozen: --warmup-epochs 0 --unfreeze
+none) runs --epochs epochs with its default flags, once per --variants
+entry ("default": no --data flag; "memory", "stream": --data
+memory|stream), each in a fresh process under /usr/bin/time -v. Recorded
+per run: peak resident memory (time -v's "Maximum resident set size"),
+wall time, the loader's seconds, and the training images/s the trainer
+writes in its sidecar (run.images_per_second). The variants of one trainer
+and size run back to back, their order reversed on every other repeat, so
+machine noise hits them alike.
 
 Prints a Markdown table (median and best of --repeats), writes every run
 to <out>/bench_scale.json and plots peak memory against images in
@@ -51,7 +52,8 @@ def trainer_command(trainer, args):
     if trainer == "vgg":
         return [SCRIPTS[trainer]]
     # One epoch with the backbone frozen: phase 2 only, nothing of the backbone unfrozen.
-    return [SCRIPTS[trainer], "--weights", args.weights, "--warmup-epochs", "0", "--unfreeze", "none"]
+    return [SCRIPTS[trainer], "--weights", args.weights, "--alpha", str(args.alpha),
+            "--warmup-epochs", "0", "--unfreeze", "none"]
 
 
 def make_replica(source, target, images):
@@ -205,6 +207,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1, help="runs of each variant (default: 1)")
     parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="fine_tune.py's --weights")
+    parser.add_argument("--alpha", type=float, default=0.25,
+                        help="fine_tune.py's --alpha: the width of the MobileNet in --weights")
     parser.add_argument("--extra", default="", help="more flags for every trainer run, one quoted string")
     parser.add_argument("--tree", default=ROOT, help="the checkout whose scripts run (default: this one)")
     parser.add_argument("--tmp", default=None, help="where the replicas go (default: the system's temp)")
