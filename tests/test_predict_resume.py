@@ -3,7 +3,9 @@ the last image is done; a run stopped by SIGTERM or SIGKILL leaves the
 partial file, and --resume finishes it into the same file an uninterrupted
 run writes (same rows, same order, none twice, a torn last line redone)."""
 
+import contextlib
 import csv
+import io
 import os
 import signal
 import subprocess
@@ -29,6 +31,7 @@ def workspace(tmp_path_factory):
     import keras
 
     import export
+    import predict as predict_script
     from pyimagesearch.utils.modelinfo import save_model_info
 
     root = tmp_path_factory.mktemp("resume")
@@ -46,9 +49,11 @@ def workspace(tmp_path_factory):
     onnx_path = root / "conv.onnx"
     reference = {}
     for path in (model_path, onnx_path):
+        # Uninterrupted runs, in this process: TensorFlow is imported already.
         out = root / f"reference_{path.suffix[1:]}.csv"
-        result = predict(path, images, out)
-        assert result.returncode == 0, result.stderr
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert predict_script.main(["--model", str(path), "--image", str(images), "--csv", str(out),
+                                        "--no-annotate", "--batch-size", "16"]) in (0, None)
         reference[path.suffix] = out.read_bytes()
     return images, model_path, onnx_path, reference
 
@@ -95,7 +100,7 @@ def data_lines(content):
     return content.decode().splitlines(keepends=True)[1:]
 
 
-def test_sigterm_leaves_the_partial_csv_and_resume_finishes_it(tmp_path, workspace):
+def test_sigterm_leaves_the_partial_csv_and_resume_finishes_it(tmp_path, workspace, capsys):
     images, model_path, onnx_path, reference = workspace
     target, partial, code, stdout, stderr = interrupted_run(
         model_path, images, tmp_path, lambda proc: proc.send_signal(signal.SIGTERM))
@@ -116,14 +121,18 @@ def test_sigterm_leaves_the_partial_csv_and_resume_finishes_it(tmp_path, workspa
     assert_clean_failure(result, 2, "predictions.csv.partial", "another model", "conv.keras")
     assert partial.read_bytes() == kept
 
-    result = predict(model_path, images, target, "--resume")
-    assert result.returncode == 0, result.stderr
+    # Resumed in this process (TensorFlow is imported already): the run the user reruns.
+    import predict as predict_script
+
+    assert predict_script.main(["--model", str(model_path), "--image", str(images), "--csv", str(target),
+                                "--no-annotate", "--batch-size", "16", "--resume"]) in (0, None)
+    resumed = capsys.readouterr()
     assert target.read_bytes() == expected
     assert not partial.exists() and not (tmp_path / "predictions.csv.partial.json").exists()
     # Only the remaining images were classified and printed, each once.
-    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == \
+    assert [line.split("\t")[0] for line in resumed.out.splitlines()] == \
         [row.split(",")[0] for row in data_lines(expected)[done:]]
-    assert f"classified {3 * IMAGES_PER_CLASS - done} of {3 * IMAGES_PER_CLASS} images" in result.stderr
+    assert f"classified {3 * IMAGES_PER_CLASS - done} of {3 * IMAGES_PER_CLASS} images" in resumed.err
 
 
 def test_sigkill_and_a_torn_last_line_are_resumed_on_onnx(tmp_path, workspace):
