@@ -86,7 +86,7 @@ def load_predictor(args):
         classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
         loaded = (classifier, extractor)
         predict = partial(predict_transfer, classifier, extractor)
-    else:
+    else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
         from pyimagesearch.inference.runtimes import load_classifier
         from pyimagesearch.training.outputs import keras3_names
         # The tutorial's --model x.model --label-bin x_lb.pickle: the files its trainer wrote.
@@ -145,7 +145,7 @@ def main(argv=None):
     where += [f"heatmaps in {args.output}/"] if args.explain else []
     where += [f"CSV in {args.csv}"] if args.csv else []
     print(f"[INFO] classified {classified} of {len(paths)} images"
-          + (f" (and {earlier} earlier, kept from the CSV)" if earlier else "")
+          + (f" ({earlier} more were in the CSV already)" if earlier else "")
           + (f"; {', '.join(where)}" if where else ""), file=sys.stderr)
     report_replaced(replaced)
     if not classified + earlier:
