@@ -176,8 +176,11 @@ class PredictionCSV:
         except FileNotFoundError:
             return  # an older partial file: the columns and labels are still checked
         except (OSError, ValueError) as exc:
-            raise UserError(f"{self.record_path}: unreadable ({exc}); rerun without --resume "
-                            "to start over") from None
+            record = first_line(exc)
+        if not isinstance(record, dict):
+            reason = record if isinstance(record, str) else "not a JSON object"
+            raise UserError(f"{self.record_path}: unreadable ({reason}); rerun without --resume "
+                            "to start over")
         if record.get("model_sha256") != self.record["model_sha256"]:
             raise UserError(f"{self.partial}: written by another model ({record.get('model')}, "
                             f"now --model {self.record['model']}); rerun with that --model, or "
