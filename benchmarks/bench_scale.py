@@ -23,6 +23,10 @@ to <out>/bench_scale.json and plots peak memory against images in
         --variants default,memory,stream --repeats 3
 
 --extra passes more flags to every trainer run, e.g. --extra "--top-losses 0".
+Every run writes its model in a folder of its own, so a streamed run builds
+its image cache there (its "ready: ... in Xs" line is the load column);
+--extra "--cache-dir DIR" shares one cache between runs instead. --tree runs
+the scripts of another checkout (say, main before a change) for a baseline.
 """
 import argparse
 import json
@@ -113,12 +117,15 @@ def run_once(trainer, variant, size, dataset, work, args, index):
     with open(os.path.join(logs, tag + ".log"), "w", encoding="utf-8") as f:
         f.write("$ " + shlex.join(cmd) + "\n\n" + proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     peak, wall = parse_time_v(proc.stderr)
-    # The folder loader's line: "[INFO] loaded 3000 images of 3 classes in 4.1s (...)".
-    loaded = re.search(r"loaded \d+ images .*? in ([\d.]+)s", proc.stdout)
+    # The loader's line ("[INFO] loaded 3000 images of 3 classes in 4.1s", or "ready: ..."
+    # once the trainers can stream: the load or the cache build) and the data mode chosen.
+    loaded = re.search(r"(?:loaded|ready:) \d+ images .*? in ([\d.]+)s", proc.stdout)
+    data_mode = re.search(r"^\[INFO\] data: (.*)$", proc.stdout, re.MULTILINE)
     record = {"trainer": trainer, "variant": variant, "images": size, "repeat": index,
               "returncode": proc.returncode, "peak_mib": peak,
               "wall_seconds": wall or round(time.perf_counter() - start, 1),
               "load_seconds": float(loaded.group(1)) if loaded else None,
+              "data": data_mode.group(1) if data_mode else None,
               "images_per_second": images_per_second(model) if proc.returncode == 0 else None}
     status = "" if proc.returncode == 0 else f"  FAILED (exit {proc.returncode}, see logs/{tag}.log)"
     print(f"  {trainer:8s} {variant:8s} {size:6d} images: peak {peak or 0:7.0f} MiB, "
