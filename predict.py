@@ -4,18 +4,23 @@ The model's JSON sidecar says how to prepare images (size, flattening,
 scaling) and what the classes are, so --model and --image are all it needs.
 --image takes files, folders and glob patterns; every image is printed as
 `path<TAB>label<TAB>probability` (more pairs with --top-k), annotated copies
-go to --output, and --csv also writes the table to a file.
+go to --output, and --csv also writes the table to a file, row by row as the
+images are classified (under <csv>.partial until the last one is done).
+--resume continues an interrupted run's CSV: the images it lists are skipped.
 
     python predict.py --model output/smallvggnet.keras --image images/cat.jpg
     python predict.py --model output/smallvggnet.keras --image images/ --top-k 2 --csv output/predictions.csv
     python predict.py --model output/smallvggnet.onnx --image images/
+    python predict.py --model output/smallvggnet.onnx --image photos/ --csv out.csv --resume
 
 Exported models (.onnx, .tflite from export.py) need only the packages in
 requirements-predict.txt: TensorFlow is never imported for them.
 """
 import argparse
+import contextlib
 import os
 import sys
+from functools import partial
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,7 +43,15 @@ def parse_args(argv):
     out.add_argument("-o", "--output", default="output/predictions",
                      help="folder for annotated copies (default: %(default)s)")
     out.add_argument("--no-annotate", action="store_true", help="do not write annotated copies")
-    out.add_argument("--csv", default=None, help="also write the predictions to this CSV file")
+    out.add_argument("--csv", default=None,
+                     help="also write the predictions to this CSV file: row by row to <csv>.partial, "
+                          "renamed to <csv> when every image is done (an interrupted run leaves the "
+                          ".partial file)")
+    out.add_argument("--resume", action="store_true",
+                     help="continue the CSV of an interrupted run (<csv>.partial, or <csv> itself): "
+                          "keep its rows, skip the images it lists and append the others, so the "
+                          "file ends as one uninterrupted run's; it must come from the same "
+                          "--model and --top-k")
     out.add_argument("--show", action="store_true",
                      help="show each annotated image in a window (only when a display exists)")
     explain = parser.add_argument_group("explanations")
@@ -59,6 +72,41 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def load_predictor(args):
+    """(function from paths to predict_paths-style results, class names) for
+    --model: a .keras model or an export (.onnx, .tflite) that runs without
+    TensorFlow, a .skops transfer model, with --explain's heatmaps or not."""
+    from pyimagesearch.inference.inputs import predict_paths
+    if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
+        from pyimagesearch.inference.runtimes import require_tensorflow
+        from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model
+        from pyimagesearch.transfer.predict import predict_paths as predict_transfer
+        check_no_input_flags(args)
+        require_tensorflow(args.model)
+        classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
+        loaded = (classifier, extractor)
+        predict = partial(predict_transfer, classifier, extractor)
+    else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
+        from pyimagesearch.inference.runtimes import load_classifier
+        from pyimagesearch.training.outputs import keras3_names
+        # The tutorial's --model x.model --label-bin x_lb.pickle: the files its trainer wrote.
+        args.model, args.label_bin = keras3_names(args.model, args.label_bin, reading=True,
+                                                  stream=sys.stderr)
+        flatten = None if args.flatten is None else bool(args.flatten)
+        model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
+                                                   args.height, flatten, threads=args.threads)
+        loaded = (model, spec)
+        predict = partial(predict_paths, model, spec, batch_size=args.batch_size)
+    if args.explain:
+        if not args.model.endswith((".keras", ".skops")):
+            raise UserError(f"{args.model}: --explain needs the trained .keras or .skops model; an "
+                            "export keeps no gradients to draw heatmaps from")
+        from pyimagesearch.explain.predict import explained_results
+        return partial(explained_results, args, class_names=class_names, model=loaded[0],
+                       spec_or_extractor=loaded[1]), class_names
+    return predict, class_names
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.top_k < 1 or args.batch_size < 1 or (args.threads is not None and args.threads < 1):
@@ -72,50 +120,35 @@ def main(argv=None):
         ensure_writable_folder(args.output, "--output")
     if args.csv:
         check_output_file(args.csv, "--csv")
-    replaced = [args.csv] if args.csv and os.path.exists(args.csv) else []
+    elif args.resume:
+        raise UserError("--resume continues a --csv file; give the --csv of the interrupted run")
+    replaced = [args.csv] if args.csv and os.path.exists(args.csv) and not args.resume else []
     # TensorFlow takes seconds to import, so it comes after the cheap checks
     # (and only for .keras and .skops models: exports run without it).
-    from pyimagesearch.inference.inputs import expand_image_args, predict_paths
+    from pyimagesearch.inference.csvfile import PredictionCSV
+    from pyimagesearch.inference.inputs import expand_image_args
     from pyimagesearch.inference.outputs import write_predictions
     paths = expand_image_args(args.image)
-    if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
-        from pyimagesearch.inference.runtimes import require_tensorflow
-        from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model
-        from pyimagesearch.transfer.predict import predict_paths as predict_transfer
-        check_no_input_flags(args)
-        require_tensorflow(args.model)
-        classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
-        results = predict_transfer(classifier, extractor, paths)
-    else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
-        from pyimagesearch.inference.runtimes import load_classifier
-        from pyimagesearch.training.outputs import keras3_names
-        # The tutorial's --model x.model --label-bin x_lb.pickle: the files its trainer wrote.
-        args.model, args.label_bin = keras3_names(args.model, args.label_bin, reading=True,
-                                                  stream=sys.stderr)
-        flatten = None if args.flatten is None else bool(args.flatten)
-        model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
-                                                   args.height, flatten, threads=args.threads)
-        results = predict_paths(model, spec, paths, batch_size=args.batch_size)
-    if args.explain:
-        if not args.model.endswith((".keras", ".skops")):
-            raise UserError(f"{args.model}: --explain needs the trained .keras or .skops model; an "
-                            "export keeps no gradients to draw heatmaps from")
-        from pyimagesearch.explain.predict import explained_results
-        results = explained_results(args, paths, class_names, *(
-            (classifier, extractor) if args.model.endswith(".skops") else (model, spec)))
     show = args.show and bool(os.environ.get("DISPLAY") or sys.platform in ("darwin", "win32"))
     if args.show and not show:
         print("[NOTE] --show ignored: no display available", file=sys.stderr)
-    classified = write_predictions(results, class_names, top_k=args.top_k,
-                                   output=None if args.no_annotate else args.output,
-                                   csv_path=args.csv, show=show)
+    predict, class_names = load_predictor(args)
+    csv_file = (PredictionCSV(args.csv, paths, class_names, min(args.top_k, len(class_names)),
+                              args.model, resume=args.resume) if args.csv else None)
+    with csv_file or contextlib.nullcontext():
+        todo = csv_file.remaining if csv_file else paths
+        classified = write_predictions(predict(todo), class_names, top_k=args.top_k,
+                                       output=None if args.no_annotate else args.output,
+                                       csv_file=csv_file, show=show)
+    earlier = len(csv_file.done) if csv_file else 0
     where = [] if args.no_annotate else [f"annotated images in {args.output}/"]
     where += [f"heatmaps in {args.output}/"] if args.explain else []
     where += [f"CSV in {args.csv}"] if args.csv else []
     print(f"[INFO] classified {classified} of {len(paths)} images"
+          + (f" ({earlier} more were in the CSV already)" if earlier else "")
           + (f"; {', '.join(where)}" if where else ""), file=sys.stderr)
     report_replaced(replaced)
-    if not classified:
+    if not classified + earlier:
         raise UserError("none of the images could be read", 1)
 
 

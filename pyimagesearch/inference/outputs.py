@@ -1,7 +1,6 @@
 """Report predictions as predict.py does: one line per image on stdout, an
 optional CSV, annotated copies and a window per image."""
 
-import csv
 import os
 import sys
 
@@ -11,6 +10,7 @@ import numpy as np
 from ..datasets import UnreadableImage, read_image
 from ..utils.atomic import atomic_path
 from ..utils.errors import UserError
+from ..utils.interrupts import deferred_interrupts
 
 
 def top_k_labels(probs, class_names, k=1):
@@ -28,15 +28,20 @@ def annotate(image, text):
     return annotated
 
 
+def unique_name(name, used_names):
+    """`name`, prefixed with "_" until not in `used_names`; added to them."""
+    while name in used_names:
+        name = "_" + name
+    used_names.add(name)
+    return name
+
+
 def write_image(output, name, image, used_names, what):
     """Write `image` atomically as `<output>/<name>`, the name prefixed with
     "_" until no earlier image of this run has it (the same file name from
     two folders); return (the path written, whether it replaced a file).
     `what` names the image in the error when OpenCV cannot write it."""
-    while name in used_names:
-        name = "_" + name
-    used_names.add(name)
-    target = os.path.join(output, name)
+    target = os.path.join(output, unique_name(name, used_names))
     existed = os.path.exists(target)
     with atomic_path(target) as tmp:
         if not cv2.imwrite(tmp, image):
@@ -44,39 +49,45 @@ def write_image(output, name, image, used_names, what):
     return target, existed
 
 
-def write_predictions(results, class_names, top_k=1, output=None, csv_path=None, show=False):
+def write_predictions(results, class_names, top_k=1, output=None, csv_file=None, show=False):
     """Report (path, probabilities or None, skip reason) results as predict.py
     does: `path<TAB>label<TAB>probability` per image on stdout (top_k pairs),
-    skipped files on stderr, annotated copies in `output` (None: none), an
-    optional CSV and, with `show`, a window per image. Returns how many
-    images were classified. Annotated copies that replace files of an
+    skipped files on stderr, annotated copies in `output` (None: none), each
+    row to `csv_file` (an open csvfile.PredictionCSV, or None) as it comes
+    and, with `show`, a window per image. Returns how many images were
+    classified. Ctrl-C and SIGTERM take effect between two images, so the
+    CSV never ends in half a row. Annotated copies that replace files of an
     earlier run are counted in a note at the end."""
     k = min(top_k, len(class_names))
-    rows, used_names, replaced = [], set(), 0
-    for path, probs, reason in results:
-        if probs is None:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
-            continue
-        ranked = top_k_labels(probs, class_names, k)
-        rows.append([path] + [v for label, p in ranked for v in (label, f"{p:.4f}")])
-        print("\t".join(rows[-1]), flush=True)
-        if output is None and not show:
-            continue
-        try:
-            annotated = annotate(read_image(path), f"{ranked[0][0]}: {ranked[0][1] * 100:.1f}%")
-        except UnreadableImage:
-            continue
-        if output is not None:
-            replaced += write_image(output, os.path.basename(path), annotated, used_names,
-                                    "annotated image")[1]
-        if show:
-            cv2.imshow("prediction", annotated)
-            cv2.waitKey(0)
-    if csv_path:
-        header = ["path"] + [c for i in range(1, k + 1) for c in (f"label{i}", f"probability{i}")]
-        with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([header] + rows)
+    classified, replaced = 0, 0
+    used_names = set()
+    for path in csv_file.done if csv_file else ():  # a resumed run names its copies as one run would
+        unique_name(os.path.basename(path), used_names)
+    with deferred_interrupts() as interrupts:
+        for path, probs, reason in results:
+            interrupts.check()
+            if probs is None:
+                print(f"skipped {path}: {reason}", file=sys.stderr)
+                continue
+            ranked = top_k_labels(probs, class_names, k)
+            row = [path] + [v for label, p in ranked for v in (label, f"{p:.4f}")]
+            if csv_file is not None:
+                csv_file.write(row)
+            print("\t".join(row), flush=True)
+            classified += 1
+            if output is None and not show:
+                continue
+            try:
+                annotated = annotate(read_image(path), f"{ranked[0][0]}: {ranked[0][1] * 100:.1f}%")
+            except UnreadableImage:
+                continue
+            if output is not None:
+                replaced += write_image(output, os.path.basename(path), annotated, used_names,
+                                        "annotated image")[1]
+            if show:
+                cv2.imshow("prediction", annotated)
+                cv2.waitKey(0)
     if replaced:
         print(f"[NOTE] replaced {replaced} annotated images of an earlier run in {output}/",
               file=sys.stderr)
-    return len(rows)
+    return classified
