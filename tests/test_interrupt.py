@@ -88,10 +88,11 @@ def test_interrupted_training_saves_the_completed_epochs_and_resumes(sig, tmp_pa
 
 def test_a_killed_run_resumes_with_its_whole_history(tmp_path):
     # SIGKILL (the out-of-memory killer, a power cut) runs no clean-up at all,
-    # and may land while the backup is being saved.
+    # and may land while the backup is being saved. The run streams its
+    # images from the disk cache, which the resumed run reuses.
     dataset = make_colour_dataset(tmp_path / "d", per_class=10, size=(8, 8))
     out = tmp_path / "out"
-    args = ["--dataset", dataset, "--size", 8, "--patience", 0, "--batch-size", 4]
+    args = ["--dataset", dataset, "--size", 8, "--patience", 0, "--batch-size", 4, "--data", "stream"]
     code, _, _ = interrupt_training("train_simple_nn.py", args, out, signal.SIGKILL)
     assert code == -signal.SIGKILL
     with open(out / "nn_history.csv") as f:
@@ -108,6 +109,8 @@ def test_a_killed_run_resumes_with_its_whole_history(tmp_path):
     assert len(json.loads((out / "nn_history.json").read_text())["loss"]) == 6
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
     assert ".nn_plot.tmp-999999999.png, left by a run that was killed" in resumed.stdout
+    assert "image cache: reusing" in resumed.stdout
+    assert json.loads((out / "nn.json").read_text())["run"]["data"]["mode"] == "stream"
 
 
 class EpochEndWriter(keras.callbacks.Callback):
