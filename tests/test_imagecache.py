@@ -265,15 +265,21 @@ def start_build(dataset, folder, *file_size_limit):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
+def wait_until_writing(proc, folder):
+    """Wait until the build `proc` has its temporary file in `folder`; fail
+    if it ends first."""
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(folder.glob(f".*.tmp-{proc.pid}.hdf5")):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, f"the build ended too soon: {proc.communicate()}"
+
+
 def stop_mid_build(dataset, folder, sig):
     proc = start_build(dataset, folder)
     try:
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            if any(folder.glob(".*.tmp-*.hdf5")):  # the build has begun writing
-                break
-            time.sleep(0.01)
-        assert proc.poll() is None, f"the build ended before the signal: {proc.communicate()}"
+        wait_until_writing(proc, folder)
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=60)
     finally:
@@ -338,18 +344,27 @@ def test_a_failing_write_is_one_line_and_leaves_no_file(tmp_path):
     assert cache_files(folder) == []
 
 
-def test_two_builds_at_once_leave_one_complete_cache(photos, tmp_path):
+def test_two_builds_at_once_leave_one_complete_cache(tmp_path):
+    dataset = slow_dataset(tmp_path / "slow", per_class=150)
     folder = tmp_path / "cache"
-    builds = [start_build(photos, folder) for _ in range(2)]
-    for proc in builds:
-        _, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 0, stderr
-    paths, _ = find_dataset(photos, seed=0)
-    loader = SimpleDatasetLoader([RESIZERS["simple"](64, 64)])
-    data, _ = loader.load(sorted(paths))
-    assert len(cache_files(folder)) == 1
-    with ImageCache(cache_path(photos, 64, 64, "simple", folder)) as cache:
-        assert np.array_equal(cache.read_all(cache.rows_for(sorted(paths))[0]), data)
+    first = start_build(dataset, folder)
+    try:
+        wait_until_writing(first, folder)
+        # The second finds no cache, and must leave the first one's file alone.
+        second = start_build(dataset, folder)
+        outputs = [proc.communicate(timeout=120) for proc in (second, first)]
+    finally:
+        first.kill()
+    for proc, (out, err) in zip((second, first), outputs):
+        assert proc.returncode == 0 and "building" in out and "new" in out, err
+    final = cache_path(dataset, 64, 64, "simple", folder)
+    assert cache_files(folder) == [os.path.basename(final)]
+    sources = {name: SimpleDatasetLoader([RESIZERS["simple"](64, 64)]).load(
+        [str(dataset / name / "source.jpg")])[0][0] for name in ("a", "b")}
+    with ImageCache(final) as cache:
+        assert cache.num_images == 302
+        for row, image in enumerate(cache.read_all()):
+            assert np.array_equal(image, sources[cache.paths[row].split("/")[0]])
 
 
 def test_shuffled_listing_keeps_the_loaders_order(tmp_path):

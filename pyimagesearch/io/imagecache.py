@@ -35,10 +35,15 @@ rebuilt. A change that keeps both the size and the modification time (a
 tool that restores mtimes after editing pixels in place) is NOT detected:
 delete the cache file to force a rebuild.
 
-Safety: the cache is written under a temporary name in its folder and renamed
-into place only when complete, so an error, Ctrl-C, `kill` or a full disk
-never leaves a file that a later run uses. Two processes building the same
-cache at once each write their own temporary file; the last to finish wins.
+Safety: the free disk space for the whole file is checked first. The cache
+is written under a temporary name in its folder (.<name>.tmp-<pid>.hdf5) and
+renamed into place only when complete, so an error, Ctrl-C, `kill` or a full
+disk never leaves a file that a later run uses; the temporary file of a build
+killed outright (SIGKILL) is deleted by the next build, unless its process
+still runs. Two processes building the same cache at once each write their
+own temporary file; the last to finish wins. The file is not fsync'ed (that
+would wait for all of it to reach the disk): a power cut just after a build
+may leave a damaged cache, which is then rebuilt if h5py cannot open it.
 """
 
 import contextlib
