@@ -136,8 +136,12 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
               + (f", resuming after epoch {session.start_epoch}" if session.start_epoch else ""))
         weights, weight_record = weights_for_run(config.class_weight, split.y_train, split.class_names)
         global_batch = dist.global_batch(batch_size)
-        if dist.workers > 1:  # whole global batches only: see _train
-            n_train = n_train // global_batch * global_batch
+        if dist.workers > 1:
+            used = n_train // global_batch * global_batch
+            if used < n_train:
+                print(f"[NOTE] {n_train - used} training images left out: each epoch uses whole "
+                      "global batches, shared equally by the workers")
+            n_train = used
         trained = _train(model, split, input_spec, config, dist, global_batch, session, augmentation,
                          phases, loss, weights)
         run = {
@@ -170,10 +174,6 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
         name = ("train.hdf5" if "hdf5" in split.data else
                 os.path.basename(split.data.get("cache", "")) or "the training images")
         row_log = RowLog(name, dist.worker, dist.workers)
-        n_used = len(split.train) // global_batch * global_batch
-        if n_used < len(split.train):
-            print(f"[NOTE] {len(split.train) - n_used} training images left out: each epoch uses whole "
-                  "global batches, shared equally by the workers")
     train_ds = _feed(split.train, global_batch, input_spec, dist, row_log, shuffle=True, seed=config.seed,
                      options=BatchOptions(augmentation, one_hot, config.mixup, config.cutmix, class_weights))
     has_val = len(split.val) > 0
