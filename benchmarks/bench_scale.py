@@ -191,6 +191,22 @@ def plot(summary, path, title):
     plt.close(fig)
 
 
+def replot(files, out):
+    """The table and plot of the runs of earlier invocations, together."""
+    records = []
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        print(f"{path}: {saved['command']}\n  machine: {saved['machine']}")
+        records += saved["runs"]
+    summary = summarize(records)
+    print_table(summary)
+    os.makedirs(out, exist_ok=True)
+    plot(summary, os.path.join(out, "bench_scale.png"),
+         f"one epoch per run; {os.cpu_count()} CPUs, medians of the runs in {len(files)} files")
+    print(f"\nplot in {out}/bench_scale.png")
+
+
 def csv_list(text, choices=None, kind=str):
     items = [kind(t) for t in text.split(",") if t.strip()]
     if choices is not None:
@@ -221,7 +237,13 @@ def main():
     parser.add_argument("--tmp", default=None, help="where the replicas go (default: the system's temp)")
     parser.add_argument("--out", default=os.path.join(ROOT, "output", "bench_scale"),
                         help="results, plot, logs and models (default: %(default)s)")
+    parser.add_argument("--replot", nargs="+", metavar="JSON", default=None,
+                        help="run nothing: print the table of the runs in these bench_scale.json "
+                             "files (several invocations together) and plot them into --out")
     args = parser.parse_args()
+    if args.replot:
+        replot(args.replot, os.path.abspath(args.out))
+        return
     if not os.path.exists(TIME):
         sys.exit(f"error: {TIME} not found; it measures the peak memory (apt-get install time)")
     args.tree, args.out = os.path.abspath(args.tree), os.path.abspath(args.out)
