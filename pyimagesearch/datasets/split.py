@@ -16,6 +16,36 @@ def split_size(value, name):
                     f"images, got {value}")
 
 
+def tutorial_split(n, y, test_size, val_size, seed):
+    """(train_idx, val_idx, test_idx) of `n` images with integer labels `y`,
+    in the order find_dataset listed them (sorted, shuffled with `seed`):
+    the tutorial's test split, `train_test_split(test_size,
+    random_state=seed)` without stratification, then validation out of the
+    training part, stratified when every class can give one image. Raises
+    UserError when the sizes cannot split `n` images. Sizes are split_size()
+    values (None or 0: no validation split)."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(n)
+    try:
+        train_idx, test_idx = train_test_split(index, test_size=test_size, random_state=seed)
+        val_idx = np.array([], dtype=int)
+        if val_size:
+            try:
+                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
+                                                      random_state=seed, stratify=y[train_idx])
+            except ValueError:
+                # Too few images for one of each class in validation: a
+                # plain random split still gives EarlyStopping a signal.
+                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
+                                                      random_state=seed)
+    except ValueError as exc:
+        raise UserError(f"cannot split {n} images with --test-size {test_size} and "
+                        f"--val-size {val_size}: {exc}") from None
+    return train_idx, val_idx, test_idx
+
+
 def stratified_split(items, labels, test_size, val_size, seed):
     """Return {"train": (items, labels), "val": ..., "test": ...}: the test
     split out of everything, then the validation split out of the rest,

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.model_selection import train_test_split
 
 from ..datasets import CHANNEL_ORDER, SimpleDatasetLoader
 from ..datasets.folder import check_classes, encode_labels, find_dataset, report_skipped, warn_left_out
-from ..datasets.split import split_size
+from ..datasets.split import split_size, tutorial_split
 from ..preprocessing import RESIZERS
 from ..preprocessing.modelinput import to_model_input
 from ..utils.errors import UserError
@@ -59,22 +58,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple",
           f"({len(data) / seconds:.0f} images/s); data {data.shape} {data.dtype}, "
           f"{data.nbytes / 2**20:.1f} MiB")
     y, class_names = encode_labels(labels, class_names)
-    index = np.arange(len(data))
-    try:
-        train_idx, test_idx = train_test_split(index, test_size=test_size, random_state=seed)
-        val_idx = np.array([], dtype=int)
-        if val_size:
-            try:
-                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
-                                                      random_state=seed, stratify=y[train_idx])
-            except ValueError:
-                # Too few images for one of each class in validation: a
-                # plain random split still gives EarlyStopping a signal.
-                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
-                                                      random_state=seed)
-    except ValueError as exc:
-        raise UserError(f"cannot split {len(data)} images with --test-size {test_size} and "
-                        f"--val-size {val_size}: {exc}") from None
+    train_idx, val_idx, test_idx = tutorial_split(len(data), y, test_size, val_size, seed)
     kept_paths = loader.paths
     return Split(data[train_idx], y[train_idx], data[val_idx], y[val_idx], data[test_idx],
                  y[test_idx], class_names, *([kept_paths[i] for i in idx]
