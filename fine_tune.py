@@ -100,7 +100,8 @@ def check_args(args):
 def main(argv=None):
     args = parse_args(argv)
     weights = check_args(args)
-    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
+                                  exclude=args.exclude)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 

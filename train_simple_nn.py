@@ -35,7 +35,8 @@ def main(argv=None):
     cli.check_positive(args, "size", "epochs", "batch-size", "lr")
     cli.check_split_sizes(args)
     cli.check_distribute_arguments(args)
-    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
+                                  exclude=args.exclude)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 

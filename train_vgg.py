@@ -49,7 +49,8 @@ def main(argv=None):
     cli.check_split_sizes(args)
     cli.check_augmentation_arguments(args)
     cli.check_distribute_arguments(args)
-    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
+                                  exclude=args.exclude)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 

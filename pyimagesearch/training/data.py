@@ -73,7 +73,7 @@ def load_run_split(info, dataset=None):
     args, spec = info["run"]["arguments"], info["input"]
     dataset = dataset or args["dataset"]
     label_from, seed = args.get("labels", "folder"), args.get("seed", 42)
-    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed)
+    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed, exclude=args.get("exclude"))
     return load_split(dataset, paths, labels, spec["width"], spec["height"],
                       resize=spec.get("resize", "simple"), label_from=label_from, seed=seed,
                       test_size=args.get("test_size", 0.25), val_size=args.get("val_size", 0.1))
