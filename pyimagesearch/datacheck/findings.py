@@ -46,7 +46,7 @@ QUARANTINE_DEFAULT = ("exact_duplicate", "near_duplicate", "unreadable", "confli
 class Thresholds:
     """Every rule's number, in one place (the report and --help show them)."""
     hash_distance: int = 10
-    feature_similarity: float = 0.93
+    feature_similarity: float = 0.96
     folds: int = 5
     neighbours: int = 5
     iqr_factor: float = 3.0

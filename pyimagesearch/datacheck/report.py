@@ -87,7 +87,7 @@ def render(check):
 _STYLE = """
 .group { border: 1px solid #ccc; margin: 0.4em 0; padding: 0.3em; }
 .group.conflict { border-color: #c00; }
-.group figure, .tiles figure { width: 8.5em; font-size: 0.75em; margin: 0.3em; }
+.group figure, .tiles figure { width: 120px; font-size: 0.75em; margin: 0.3em; overflow-wrap: anywhere; }
 .split-test, .split-val { color: #a00; font-weight: bold; }
 td.n { text-align: right; }
 """
