@@ -18,6 +18,7 @@ Rules (numbers in findings.Thresholds):
 """
 import os
 import sys
+import textwrap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -25,7 +26,8 @@ from pyimagesearch.datacheck.findings import KINDS, QUARANTINE_DEFAULT, Threshol
 from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import UserError, run_cli
 
-RULES_HELP = "\n".join(f"  {kind}: {Thresholds().rule(kind)}" for kind in KINDS)
+RULES_HELP = "\n".join(textwrap.fill(f"{kind}: {Thresholds().rule(kind)}", 90, initial_indent="  ",
+                                     subsequent_indent="      ") for kind in KINDS)
 
 
 def kind_list(text):

@@ -64,7 +64,7 @@ def main(argv=None):
 
     features, labels, class_names, paths, attrs = read_feature_file(args.db)
     if args.exclude is not None:
-        keep = [j for j, kept in enumerate(args.exclude.keep_mask(paths)) if kept]
+        keep = [j for j, kept in enumerate(args.exclude.keep_mask(paths, attrs.get("source"))) if kept]
         features, labels, paths = features[keep], labels[keep], [paths[j] for j in keep]
     i = split_rows(len(features), args.train_fraction)
     if min(i, len(features) - i) < 3:

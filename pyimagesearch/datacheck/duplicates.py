@@ -21,6 +21,12 @@ FEATURE_NEIGHBOURS = 10
 WORKING_MEMORY_MB = 64
 
 
+def hash_distance(a, a_mirror, b):
+    """Bits apart of pHashes `a` and `b` (rows), the mirror image of `a`
+    counted too: the smaller of the two."""
+    return np.minimum(np.count_nonzero(a != b, axis=-1), np.count_nonzero(a_mirror != b, axis=-1))
+
+
 def hash_pairs(hashes, mirror_hashes, max_distance, queries=None, query_mirrors=None):
     """(i, j) pairs: query i's pHash, or its mirror image's, within
     `max_distance` bits of indexed image j. Without queries, the images
@@ -39,19 +45,40 @@ def hash_pairs(hashes, mirror_hashes, max_distance, queries=None, query_mirrors=
     return np.concatenate(pairs).astype(np.int64)
 
 
-def feature_pairs(features, min_similarity, queries=None, neighbours=FEATURE_NEIGHBOURS):
-    """(i, j) pairs whose L2-normalised features have cosine similarity at
-    least `min_similarity`, among each query's nearest `neighbours`."""
-    if features is None or not len(features):
+def near_pairs(scan, thresholds, query=None):
+    """(i, j) pairs of near copies: query image i (default: the scan
+    itself) and indexed image j of `scan`.
+
+    With features, both signals must agree: pHashes at most
+    `hash_distance` apart and features at cosine `feature_agree` or more,
+    or features at `feature_similarity` or more with pHashes at most
+    `hash_limit` apart (a crop moves the hash; unrelated images, or noise
+    frames, sit about 32 bits apart). Either signal alone made false pairs
+    on Animals: mirrored hashes of a white dog and a panda 10 bits apart,
+    look-alike pandas at cosine 0.93 (BENCHMARKS.md). Without features
+    (--fast) the hashes alone, at `fast_hash_distance`. Images with almost
+    no information (flat frames, whose hash is noise) pair only exactly."""
+    t = thresholds
+    query = scan if query is None else query
+    if not len(scan.paths) or not len(query.paths):
         return np.empty((0, 2), dtype=np.int64)
-    queries = features if queries is None else queries
-    k = min(neighbours + 1, len(features))
-    with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
-        distances, found = NearestNeighbors(n_neighbors=k).fit(features).kneighbors(queries)
-    # For unit vectors, |a - b|^2 = 2 - 2 cos(a, b).
-    close = 1 - distances ** 2 / 2 >= min_similarity
-    rows = np.repeat(np.arange(len(queries))[:, None], k, axis=1)
-    return np.column_stack([rows[close], found[close]]).astype(np.int64)
+    if scan.features is None or query.features is None:
+        pairs = hash_pairs(scan.hashes, scan.mirror_hashes, t.fast_hash_distance,
+                           query.hashes, query.mirror_hashes)
+    else:
+        k = min(FEATURE_NEIGHBOURS + 1, len(scan.features))
+        with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
+            distances, found = NearestNeighbors(n_neighbors=k).fit(scan.features).kneighbors(query.features)
+        similarity = 1 - distances ** 2 / 2  # for unit vectors |a - b|^2 = 2 - 2 cos(a, b)
+        rows = np.repeat(np.arange(len(query.features))[:, None], k, axis=1)
+        keep = similarity >= min(t.feature_agree, t.feature_similarity)
+        rows, found, similarity = rows[keep], found[keep], similarity[keep]
+        bits = hash_distance(query.hashes[rows], query.mirror_hashes[rows], scan.hashes[found])
+        agree = ((bits <= t.hash_distance) & (similarity >= t.feature_agree)) \
+            | ((similarity >= t.feature_similarity) & (bits <= t.hash_limit))
+        pairs = np.column_stack([rows[agree], found[agree]]).astype(np.int64)
+    informative = lambda s: s.stats["entropy"] >= t.entropy
+    return pairs[informative(query)[pairs[:, 0]] & informative(scan)[pairs[:, 1]]] if len(pairs) else pairs
 
 
 def group_pairs(n, pairs):
@@ -81,10 +108,7 @@ def exact_pairs(digests):
 
 def find_groups(scan, thresholds):
     """Duplicate groups of the scanned images (exact and near together)."""
-    pairs = [exact_pairs(scan.digests),
-             hash_pairs(scan.hashes, scan.mirror_hashes, thresholds.hash_distance)]
-    if scan.features is not None:
-        pairs.append(feature_pairs(scan.features, thresholds.feature_similarity))
+    pairs = [exact_pairs(scan.digests), near_pairs(scan, thresholds)]
     return group_pairs(len(scan.paths), np.concatenate(pairs))
 
 
@@ -99,12 +123,12 @@ def duplicate_findings(scan, groups):
         for i in group[1:]:
             exact = scan.digests[i] == scan.digests[keep]
             distance = int(np.count_nonzero(scan.hashes[i] != scan.hashes[keep]))
-            mirrored = int(np.count_nonzero(scan.mirror_hashes[i] != scan.hashes[keep]))
+            mirrored = int(hash_distance(scan.hashes[keep], scan.mirror_hashes[keep], scan.hashes[i]))
             findings.append(Finding(
                 scan.paths[i], "exact_duplicate" if exact else "near_duplicate",
-                1.0 if exact else 1 - min(distance, mirrored) / 64, related=scan.paths[keep],
+                1.0 if exact else 1 - mirrored / 64, related=scan.paths[keep],
                 label=scan.labels[i],
-                detail=f"group of {len(group)}" + ("" if exact else f"; pHash distance {min(distance, mirrored)}"
+                detail=f"group of {len(group)}" + ("" if exact else f"; pHash distance {mirrored}"
                                                    + (" (mirrored)" if mirrored < distance else ""))))
         labels = {scan.labels[i] for i in group}
         if len(labels) > 1:

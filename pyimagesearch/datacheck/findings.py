@@ -13,8 +13,11 @@ RULES = {
                        "beyond the first of its group",
     "near_duplicate": "the same photo re-encoded, resized, slightly cropped, brightened or mirrored: "
                       "perceptual hashes (pHash, also of the mirror image) at most {hash_distance} of "
-                      "64 bits apart, or backbone features at cosine similarity {feature_similarity} "
-                      "or more; one row per copy beyond the first of its group",
+                      "64 bits apart and backbone features at cosine {feature_agree} or more, or "
+                      "features at cosine {feature_similarity} or more and hashes at most "
+                      "{hash_limit} bits apart; with --fast, hashes at most {fast_hash_distance} bits "
+                      "apart; flat frames (low_information) only as exact copies; one row per copy "
+                      "beyond the first of its group",
     "conflict": "a duplicate group whose members carry different labels; one row per member",
     "leakage": "a validation or test image with a duplicate in the training part of the split a "
                "trainer makes with the same --seed, --test-size and --val-size",
@@ -46,7 +49,10 @@ QUARANTINE_DEFAULT = ("exact_duplicate", "near_duplicate", "unreadable", "confli
 class Thresholds:
     """Every rule's number, in one place (the report and --help show them)."""
     hash_distance: int = 10
+    feature_agree: float = 0.90
     feature_similarity: float = 0.96
+    hash_limit: int = 22
+    fast_hash_distance: int = 8
     folds: int = 5
     neighbours: int = 5
     iqr_factor: float = 3.0

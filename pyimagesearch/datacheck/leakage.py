@@ -5,7 +5,7 @@ import numpy as np
 
 from ..datasets.folder import encode_labels
 from ..datasets.split import split_size, tutorial_split
-from .duplicates import feature_pairs, hash_pairs
+from .duplicates import near_pairs
 from .findings import Finding
 
 
@@ -46,11 +46,7 @@ def overlap_findings(scan, other, thresholds):
         return []
     where = {d: j for j, d in enumerate(other.digests)}
     matches = {i: (where[d], "identical pixels") for i, d in enumerate(scan.digests) if d in where}
-    for i, j in hash_pairs(other.hashes, other.mirror_hashes, thresholds.hash_distance,
-                           queries=scan.hashes, query_mirrors=scan.mirror_hashes):
-        matches.setdefault(int(i), (int(j), "pHash"))
-    if scan.features is not None and other.features is not None:
-        for i, j in feature_pairs(other.features, thresholds.feature_similarity, queries=scan.features):
-            matches.setdefault(int(i), (int(j), "features"))
+    for i, j in near_pairs(other, thresholds, query=scan):
+        matches.setdefault(int(i), (int(j), "near copy"))
     return [Finding(scan.paths[i], "overlap", 1.0, related=other.paths[j], label=scan.labels[i],
                     detail=f"same photo ({how})") for i, (j, how) in sorted(matches.items())]
