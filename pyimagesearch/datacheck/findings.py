@@ -54,7 +54,7 @@ class Thresholds:
     hash_limit: int = 22
     fast_hash_distance: int = 8
     folds: int = 5
-    neighbours: int = 5
+    neighbours: int = 10
     iqr_factor: float = 3.0
     min_side: int = 64
     max_aspect: float = 3.0
