@@ -55,9 +55,21 @@ def label_findings(scan, folds, seed):
     if scan.features is None or len(scan.paths) < 4:
         return [], None, None
     y, names = encode_labels(scan.labels)
-    probabilities = out_of_sample_probabilities(scan.features, y, folds, seed)
+    # One row per distinct (pixels, label): an exact copy in another fold
+    # would hand the classifier its twin's answer, and replicas would
+    # multiply the work for nothing.
+    first, representative = {}, []
+    row_of = np.empty(len(y), dtype=np.int64)
+    for i, key in enumerate(zip(scan.digests, y.tolist())):
+        if key not in first:
+            first[key] = len(representative)
+            representative.append(i)
+        row_of[i] = first[key]
+    probabilities = out_of_sample_probabilities(scan.features[representative], y[representative], folds,
+                                                seed)
     if probabilities is None:
         return [], None, None
+    probabilities = probabilities[row_of]
     flagged, suggested, thresholds = confident_learning(probabilities, y)
     findings = []
     for i, s in zip(flagged, suggested):
