@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ..datasets.imagefiles import UnreadableImage, read_image
+from ..datasets.imagefiles import UnreadableImage, read_bytes, read_image
 from ..utils.parallel import imap_ordered
 from .properties import pixel_statistics
 
@@ -58,8 +58,18 @@ def _phash_bits(gray):
     return imagehash.phash(Image.fromarray(gray)).hash.reshape(-1)
 
 
-def inspect(path, resizer=None):
-    """Everything about one file, or (None, reason) when it cannot be used."""
+def inspect(path, resizer=None, seen=None):
+    """Everything about one file, or (None, reason) when it cannot be used.
+    `seen` (a dict shared by the workers) maps a digest of the file's bytes
+    to the facts already found for those bytes: a byte-identical copy, the
+    commonest duplicate, is not decoded again. Its facts then come without
+    the backbone input, which scan() makes if it needs it."""
+    try:
+        data_key = hashlib.blake2b(read_bytes(path), digest_size=16).digest() if seen is not None else None
+    except OSError:
+        data_key = None
+    if data_key is not None and data_key in seen:
+        return dict(seen[data_key], input=None), None
     try:
         image = read_image(path)
     except UnreadableImage as exc:
@@ -77,8 +87,10 @@ def inspect(path, resizer=None):
     facts = {"size": (width, height), "digest": digest.digest(), "hash": _phash_bits(gray),
              "mirror": _phash_bits(np.ascontiguousarray(gray[:, ::-1])),
              "stats": pixel_statistics(small, gray), "format": file_format(path),
-             "input": resizer.preprocess(image) if resizer is not None else None}
-    return facts, None
+             "input": None}
+    if data_key is not None:
+        seen[data_key] = facts
+    return dict(facts, input=resizer.preprocess(image) if resizer is not None else None), None
 
 
 def scan(paths, labels, extractor=None, workers=None, verbose=True):
@@ -99,7 +111,8 @@ def scan(paths, labels, extractor=None, workers=None, verbose=True):
             model_seconds += time.perf_counter() - t0
             pending.clear()
 
-    results = imap_ordered(lambda p: inspect(p, resizer), paths, workers=workers, chunksize=8)
+    seen = {}
+    results = imap_ordered(lambda p: inspect(p, resizer, seen), paths, workers=workers, chunksize=8)
     bar = tqdm(results, total=len(paths), unit="img", desc="checking", disable=not verbose, leave=False)
     for path, label, (fact, reason) in zip(paths, labels, bar):
         if fact is None:
@@ -110,6 +123,8 @@ def scan(paths, labels, extractor=None, workers=None, verbose=True):
         if extractor is not None:
             digest = fact["digest"]
             if digest not in row_of_digest:
+                if fact["input"] is None:  # a byte-identical copy overtook its first file
+                    fact["input"] = resizer.preprocess(read_image(path))
                 row_of_digest[digest] = len(row_of_digest)
                 pending.append((digest, fact["input"]))
                 if len(pending) >= extractor.batch_size:
