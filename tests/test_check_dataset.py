@@ -91,17 +91,24 @@ def problems(tmp_path_factory):
 def checked(problems, tmp_path_factory):
     """The check of the problems folder, run once; --fail-on makes it exit 1."""
     out = tmp_path_factory.mktemp("checked")
-    return (out, *check(problems[0], out, "--fail-on", "conflict,outlier", code=1))
+    root = problems[0]
+    # A separately collected set: a copy of one image and a re-encoding of another.
+    os.makedirs(out / "other" / "any" / "layout")
+    shutil.copy(root / "panda" / "panda_05.png", out / "other" / "a.png")
+    cv2.imwrite(str(out / "other" / "any" / "layout" / "b.jpg"), cv2.imread(str(root / "cats" / "cats_04.png")),
+                [cv2.IMWRITE_JPEG_QUALITY, 60])
+    return (out, *check(root, out, "--fail-on", "conflict,outlier", "--against", out / "other", code=1))
 
 
 def test_each_generated_problem_is_found_exactly(problems, checked):
     root, expected = problems
     _, result, rows, summary = checked
     kinds = ("exact_duplicate", "near_duplicate", "conflict", "unreadable", "wrong_extension",
-             "low_information", "tiny")
-    assert found(rows, root, *kinds) == expected
+             "low_information", "tiny", "overlap")
+    assert found(rows, root, *kinds) == expected | {("panda/panda_05.png", "overlap"),
+                                                    ("cats/cats_04.png", "overlap")}
     assert summary["duplicate_groups"] == 4  # cats_02 with its small and mirrored copies
-    assert summary["counts"]["label_issue"] is None and summary["counts"]["overlap"] is None
+    assert summary["counts"]["label_issue"] is None and summary["counts"]["overlap"] == 2
     assert "  conflict        2" in result.stdout
     order = [r["kind"] for r in rows]
     assert order == sorted(order, key=list(summary["counts"]).index)  # sorted by kind
