@@ -4,7 +4,7 @@ and overlap with another folder (--against)."""
 import numpy as np
 
 from ..datasets.folder import encode_labels
-from ..datasets.split import split_size, tutorial_split
+from ..datasets.split import tutorial_split
 from .duplicates import near_pairs
 from .findings import Finding
 
@@ -14,8 +14,7 @@ def trainer_split(scan, test_size, val_size, seed):
     (training.data.load_split), which runs over the readable images in the
     order find_dataset listed them with the same seed, as the scan did."""
     y, _ = encode_labels(scan.labels)
-    train, val, test = tutorial_split(len(y), y, split_size(test_size, "test-size"),
-                                      split_size(val_size, "val-size"), seed)
+    train, val, test = tutorial_split(len(y), y, test_size, val_size, seed)
     parts = np.empty(len(y), dtype=object)
     parts[train], parts[val], parts[test] = "train", "val", "test"
     return parts

@@ -16,36 +16,6 @@ def split_size(value, name):
                     f"images, got {value}")
 
 
-def tutorial_split(n, y, test_size, val_size, seed):
-    """(train_idx, val_idx, test_idx) of `n` images with integer labels `y`,
-    in the order find_dataset listed them (sorted, shuffled with `seed`):
-    the tutorial's test split, `train_test_split(test_size,
-    random_state=seed)` without stratification, then validation out of the
-    training part, stratified when every class can give one image. Raises
-    UserError when the sizes cannot split `n` images. Sizes are split_size()
-    values (None or 0: no validation split)."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
-    index = np.arange(n)
-    try:
-        train_idx, test_idx = train_test_split(index, test_size=test_size, random_state=seed)
-        val_idx = np.array([], dtype=int)
-        if val_size:
-            try:
-                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
-                                                      random_state=seed, stratify=y[train_idx])
-            except ValueError:
-                # Too few images for one of each class in validation: a
-                # plain random split still gives EarlyStopping a signal.
-                train_idx, val_idx = train_test_split(train_idx, test_size=val_size,
-                                                      random_state=seed)
-    except ValueError as exc:
-        raise UserError(f"cannot split {n} images with --test-size {test_size} and "
-                        f"--val-size {val_size}: {exc}") from None
-    return train_idx, val_idx, test_idx
-
-
 def stratified_split(items, labels, test_size, val_size, seed):
     """Return {"train": (items, labels), "val": ..., "test": ...}: the test
     split out of everything, then the validation split out of the rest,
@@ -66,3 +36,33 @@ def stratified_split(items, labels, test_size, val_size, seed):
         raise UserError(f"cannot split {len(items)} images with --test-size {test_size} and "
                         f"--val-size {val_size}: {exc}") from None
     return {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)}
+
+
+def tutorial_split(n, y, test_size=0.25, val_size=0.1, seed=42):
+    """(train, val, test) positions of `n` listed images (labels `y`): the
+    tutorial's split. The test part is `train_test_split(test_size,
+    random_state=seed)` without stratification, so it depends only on `n`
+    and the listing order (paths sorted, then shuffled with the seed); the
+    validation part, for EarlyStopping, comes out of the rest, stratified
+    when every class can give one image."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    test_size = split_size(test_size, "test-size")
+    val_size = split_size(val_size, "val-size")
+    index = np.arange(n)
+    try:
+        train, test = train_test_split(index, test_size=test_size, random_state=seed)
+        val = np.array([], dtype=np.int64)
+        if val_size:
+            try:
+                train, val = train_test_split(train, test_size=val_size, random_state=seed,
+                                              stratify=np.asarray(y)[train])
+            except ValueError:
+                # Too few images for one of each class in validation: a
+                # plain random split still gives EarlyStopping a signal.
+                train, val = train_test_split(train, test_size=val_size, random_state=seed)
+    except ValueError as exc:
+        raise UserError(f"cannot split {n} images with --test-size {test_size} and "
+                        f"--val-size {val_size}: {exc}") from None
+    return train, val, test
