@@ -67,7 +67,8 @@ def main(argv=None):
     from pyimagesearch.utils.atomic import report_replaced
 
     replaced = check_output(args.output, args.force)
-    paths, names = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, names = find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
+                                  exclude=args.exclude)
     check_split(paths, names, args.test_size, args.val_size, args.seed)
     width, height = args.size
     print(f"[INFO] decoding {len(paths)} images of {len(set(names))} classes at {width}x{height}, "

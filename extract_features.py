@@ -32,22 +32,13 @@ LARGER_INPUT = {224: 320}
 def parse_args(argv):
     parser = cli.make_parser(__doc__)
     cli.add_dataset_arguments(parser, split=False)
-    model = parser.add_argument_group("backbone")
-    model.add_argument("--backbone", choices=list(BACKBONES), default="resnet50",
-                       help="keras.applications model, without its top (default: %(default)s)")
-    model.add_argument("--weights", default="imagenet",
-                       help="an .h5 weights file for the backbone without its top; 'imagenet' asks "
-                            "Keras to download them (needs network); 'none' gives random weights, "
-                            "for tests (random MobileNets give near-constant features; a random "
-                            "resnet50 does not) (default: %(default)s)")
-    model.add_argument("--alpha", type=float, default=None,
-                       help="width multiplier of the MobileNet backbones (default: 1.0)")
-    model.add_argument("--size", type=int, default=None,
-                       help="input width and height (default: 320 for the backbones trained at "
-                            "224, such as resnet50 and mobilenet, the backbone's own 299 for "
-                            "inceptionv3 and xception): MobileNet 0.25 features of Animals scored "
-                            "0.976 test accuracy at 320 against 0.956 at 224, for about three "
-                            "times the extraction time (see BENCHMARKS.md)")
+    model = cli.add_backbone_arguments(
+        parser, "resnet50",
+        size_help="input width and height (default: 320 for the backbones trained at "
+                  "224, such as resnet50 and mobilenet, the backbone's own 299 for "
+                  "inceptionv3 and xception): MobileNet 0.25 features of Animals scored "
+                  "0.976 test accuracy at 320 against 0.956 at 224, for about three "
+                  "times the extraction time (see BENCHMARKS.md)")
     model.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="average each image's features with its mirror image's; twice the "
                             "backbone work, fewer test errors (default: on)")
@@ -74,7 +65,8 @@ def main(argv=None):
         weights = os.path.abspath(weights)
     check_output_file(args.output, "--output")
     replaced = [args.output] if os.path.exists(args.output) else []
-    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
+                                  exclude=args.exclude)
     y, class_names = encode_labels(labels)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
@@ -91,6 +83,7 @@ def main(argv=None):
                         extractor.dim)
     attrs = spec_to_attrs(spec)
     attrs["source"] = os.path.abspath(args.dataset)
+    attrs["excluded_files"] = args.exclude["excluded"] if args.exclude else 0
     print(f"[INFO] extracting {extractor.dim} features per image from {len(paths)} images of "
           f"{len(class_names)} classes with {describe(args.backbone, size, alpha)}"
           + (" (+ mirror images)" if args.flip else ""), file=sys.stderr)

@@ -26,6 +26,7 @@ def parse_args(argv):
                       help="features file from extract_features.py (default: %(default)s)")
     data.add_argument("--train-fraction", type=float, default=0.75,
                       help="leading fraction of the rows used for training (default: %(default)s)")
+    cli.add_exclude_argument(data)
     model = parser.add_argument_group("classifier")
     model.add_argument("--c-grid", type=float, nargs="+", default=[0.0001, 0.001, 0.01, 0.1, 1.0],
                        help="values of C to try (default: %(default)s)")
@@ -62,6 +63,9 @@ def main(argv=None):
     from pyimagesearch.transfer.featurefile import read_feature_file, spec_from_attrs
 
     features, labels, class_names, paths, attrs = read_feature_file(args.db)
+    if args.exclude is not None:
+        keep = [j for j, kept in enumerate(args.exclude.keep_mask(paths, attrs.get("source"))) if kept]
+        features, labels, paths = features[keep], labels[keep], [paths[j] for j in keep]
     i = split_rows(len(features), args.train_fraction)
     if min(i, len(features) - i) < 3:
         raise UserError(f"{args.db}: {len(features)} rows are too few to split {args.train_fraction:g} "

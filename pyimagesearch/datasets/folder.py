@@ -7,18 +7,24 @@ import sys
 import numpy as np
 
 from ..utils.errors import UserError
+from .exclude import read_exclude
 from .imagefiles import IMAGE_EXTENSIONS, list_images
 
 LAYOUT_HINT = "expected <dataset>/<class name>/<image files>, e.g. animals/cats/cats_00001.jpg"
 
 
-def find_dataset(root, label_from="folder", seed=None):
-    """List a dataset's images and labels, or raise UserError saying what is wrong."""
+def find_dataset(root, label_from="folder", seed=None, exclude=None):
+    """List a dataset's images and labels, or raise UserError saying what is wrong.
+    `exclude` (an --exclude value: datasets.exclude.ExcludeList, a path, or
+    a sidecar's record of one) leaves the files it names out; the order of
+    the others, hence the tutorial's split of them, follows the same rule."""
     if not os.path.exists(root):
         raise UserError(f"{root}: dataset folder not found ({LAYOUT_HINT})")
     if not os.path.isdir(root):
         raise UserError(f"{root}: is a file, not a folder ({LAYOUT_HINT})")
     paths, labels = list_images(root, label_from=label_from, seed=seed)
+    if exclude is not None:
+        paths, labels = read_exclude(exclude).apply(paths, labels, root)
     if label_from == "folder":
         warn_about_layout(root, set(labels))
     if not paths:

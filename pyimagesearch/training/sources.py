@@ -250,7 +250,7 @@ def load_run_split(info, dataset=None):
     args, spec = info["run"]["arguments"], info["input"]
     dataset = dataset or args["dataset"]
     label_from, seed = args.get("labels", "folder"), args.get("seed", 42)
-    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed)
+    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed, exclude=args.get("exclude"))
     # The run's disk cache, when it streamed, is reused if still valid.
     cache = (info["run"].get("data") or {}).get("cache")
     storage = Storage("auto", os.path.dirname(cache) if cache else None)

@@ -3,6 +3,7 @@ name everywhere (--dataset, --model, --seed, ...)."""
 
 import argparse
 
+from ..datasets.exclude import DEFAULT_KINDS, read_exclude
 from ..datasets.split import split_size
 from ..preprocessing.augmentation import AUGMENTATIONS
 from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
@@ -35,6 +36,7 @@ def add_dataset_arguments(parser, split=True):
                                "0 turns it off (default: %(default)s)")
     data.add_argument("--workers", type=int, default=None,
                       help="decoding threads (default: one per CPU core)")
+    add_exclude_argument(data)
     return data
 
 
@@ -64,7 +66,34 @@ def find_training_data(args):
         return None, None
     from ..datasets.folder import find_dataset
 
-    return find_dataset(args.dataset, label_from=args.labels, seed=args.seed)
+    return find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
+                        exclude=getattr(args, "exclude", None))
+
+
+def add_exclude_argument(group):
+    group.add_argument("--exclude", type=read_exclude, default=None, metavar="FILE[:KIND,...]",
+                       help="leave out the files FILE lists (one path a line, or check_dataset.py's "
+                            "CSV: by default its rows of kinds " + ", ".join(DEFAULT_KINDS) +
+                            "; or the KINDs given after a colon) without moving them; the sidecar "
+                            "records the file and how many were left out")
+
+
+def add_backbone_arguments(parser, backbone, size_help):
+    """--backbone, --weights, --alpha, --size: the transfer stage's backbone."""
+    from ..transfer.backbones import BACKBONES
+
+    model = parser.add_argument_group("backbone")
+    model.add_argument("--backbone", choices=list(BACKBONES), default=backbone,
+                       help="keras.applications model, without its top (default: %(default)s)")
+    model.add_argument("--weights", default="imagenet",
+                       help="an .h5 weights file for the backbone without its top; 'imagenet' asks "
+                            "Keras to download them (needs network); 'none' gives random weights, "
+                            "for tests (random MobileNets give near-constant features; a random "
+                            "resnet50 does not) (default: %(default)s)")
+    model.add_argument("--alpha", type=float, default=None,
+                       help="width multiplier of the MobileNet backbones (default: 1.0)")
+    model.add_argument("--size", type=int, default=None, help=size_help)
+    return model
 
 
 def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=15):
