@@ -232,7 +232,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple", la
         raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
     class_names = check_classes(dataset, labels, label_from)
     nbytes = len(rows) * int(np.prod(images.image_shape))
-    print(f"[INFO] {'loaded' if mode == 'memory' else 'ready'}: {len(rows)} images of "
+    print(f"[INFO] {'loaded' if mode == 'memory' else 'ready:'} {len(rows)} images of "
           f"{len(class_names)} classes in {seconds:.1f}s ({len(rows) / max(seconds, 1e-9):.0f} "
           f"images/s); {tuple(images.image_shape)} uint8, {nbytes / 2**20:.1f} MiB decoded")
     record["decoded_bytes"] = nbytes
