@@ -18,6 +18,7 @@ them) gets a 3-class head as fine_tune.py builds it, then:
 Ratios are against the first backbone measured (mobilenet by default), in
 the same run. Each backbone's row is appended to --results as it finishes,
 so a long run can be split (--backbones) and printed together (--table-only).
+--counts-only measures parameters and FLOPs alone (step 1).
 
     python benchmarks/bench_backbones.py --results backbones.jsonl
 """
@@ -106,6 +107,8 @@ def measure(name, args, images, work):
     model = build_model(name, None, args.size, classes=3)
     row = {"backbone": name, "size": args.size, "params": model.count_params(),
            "flops": flops_per_image(exportable_model(model), args.size)}
+    if args.counts_only:
+        return row
     row["train_images_per_s"] = fine_tuning_rate(model, args.size, args.batch_size, args.train_steps)
     path = os.path.join(work, f"{name}.keras")
     model.save(path)
@@ -138,7 +141,16 @@ def int8_cell(result):
     return f"{mib(result['int8']['bytes'])} ({result['int8']['agreement']:.0%} agree)"
 
 
+def print_counts(rows):
+    print("\n| backbone | parameters | GFLOPs per image |\n| --- | --- | --- |")
+    for row in rows:
+        print(f"| {row['backbone']} | {row['params'] / 1e6:.1f} M | {row['flops'] / 1e9:.2f} |")
+
+
 def print_table(rows):
+    if "onnx" not in rows[0]:
+        print_counts(rows)
+        return
     base = rows[0]
     print(f"\n| backbone | parameters | GFLOPs per image | fine-tuning images/s | vs {base['backbone']} | "
           "ONNX one image, fresh process s | LiteRT s | ONNX MiB | int8 ONNX MiB | LiteRT MiB | "
@@ -173,6 +185,8 @@ def main():
     parser.add_argument("--backbones", nargs="+", choices=ORDER, default=ORDER)
     parser.add_argument("--results", required=True, help="JSON lines file the rows are appended to")
     parser.add_argument("--table-only", action="store_true", help="print the table of --results and stop")
+    parser.add_argument("--counts-only", action="store_true",
+                        help="parameters and FLOPs only (minutes for all backbones, not hours)")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--train-steps", type=int, default=3)
@@ -192,7 +206,7 @@ def main():
             with open(args.results, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
             print(f"[INFO] {name}: {json.dumps(row)}", flush=True)
-    rows = read_rows(args.results)
+    rows = [row for row in read_rows(args.results) if ("onnx" in row) != args.counts_only]
     if rows:
         print_table(rows)
 
