@@ -32,7 +32,13 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
-from pyimagesearch.transfer.finetune import HEADS, describe_unfreeze, parse_unfreeze
+from pyimagesearch.transfer.finetune import (
+    DEFAULT_WARMUP_EPOCHS,
+    HEADS,
+    describe_unfreeze,
+    parse_unfreeze,
+    warmup_epochs_for,
+)
 from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import UserError, run_cli
 
@@ -58,9 +64,10 @@ def parse_args(argv):
     model.add_argument("--dropout", type=float, default=None,
                        help="dropout rate of the head (default: 0.2 for gap, 0.5 for fc)")
     train = cli.add_training_arguments(parser, epochs=25, batch_size=32, lr=5e-3, patience=5)
-    train.add_argument("--warmup-epochs", type=int, default=2,
+    train.add_argument("--warmup-epochs", type=int, default=None,
                        help="phase 1: epochs that train the head alone, the backbone frozen; "
-                            "counted in --epochs; 0 skips it (default: %(default)s)")
+                            f"counted in --epochs; 0 skips it (default: {DEFAULT_WARMUP_EPOCHS}, "
+                            "at most half of --epochs)")
     train.add_argument("--unfreeze", default="all",
                        help="phase 2 trains the head and 'all' of the backbone, its top N layers, "
                             "or 'none' of it (default: %(default)s)")
@@ -83,9 +90,7 @@ def check_args(args):
     backbone's defaults and the parsed --weights and --unfreeze."""
     cli.check_positive(args, "size", "epochs", "batch-size", "lr", "fine-tune-lr")
     cli.check_split_sizes(args)
-    if not 0 <= args.warmup_epochs < args.epochs:
-        raise UserError(f"--warmup-epochs must be at least 0 and below --epochs ({args.epochs}), "
-                        f"got {args.warmup_epochs}")
+    args.warmup_epochs = warmup_epochs_for(args.warmup_epochs, args.epochs)
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise UserError(f"--dropout must be at least 0 and below 1, got {args.dropout}")
     cli.check_augmentation_arguments(args)

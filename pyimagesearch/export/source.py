@@ -10,13 +10,14 @@ import numpy as np
 from ..inference.inputs import predict_paths
 from ..utils.errors import UserError
 from ..utils.modelinfo import load_model_info
+from .rewrite import exportable_model
 from .verify import kept_results
 
 
 @dataclass
 class ExportSource:
     path: str
-    model: object        # Keras model, already called once (the export needs it)
+    model: object        # Keras model to convert, already called once (the export needs it)
     class_names: list
     spec: dict           # the exports' input spec (sidecar "input")
     info: dict           # the original sidecar
@@ -39,7 +40,7 @@ def load_source(path, batch_size=32):
     def predict(paths):
         return kept_results(predict_paths(model, spec, paths, batch_size))
 
-    return ExportSource(path, model, class_names, spec, info, predict)
+    return ExportSource(path, exportable_model(model), class_names, spec, info, predict)
 
 
 def _transfer_source(path, batch_size):
@@ -60,7 +61,7 @@ def _transfer_source(path, batch_size):
     def predict(paths):
         return kept_results(predict_transfer(classifier, extractor, paths))
 
-    return ExportSource(path, model, class_names, spec, info, predict)
+    return ExportSource(path, exportable_model(model), class_names, spec, info, predict)
 
 
 def _call_once(model):

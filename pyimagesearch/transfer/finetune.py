@@ -22,6 +22,23 @@ from .backbones import build_backbone, preprocess_function
 HEADS = ("gap", "fc")
 DEFAULT_DROPOUT = {"gap": 0.2, "fc": 0.5}
 FC_UNITS = 256  # the book's FCHeadNet D
+DEFAULT_WARMUP_EPOCHS = 2
+
+
+def warmup_epochs_for(warmup_epochs, epochs):
+    """--warmup-epochs: a value the user gave must leave phase 2 at least one
+    epoch; the default (None) fits itself to short runs, at most half of
+    `epochs` (0, no head phase, for a one-epoch run), with a note."""
+    if warmup_epochs is not None:
+        if not 0 <= warmup_epochs < epochs:
+            raise UserError(f"--warmup-epochs must be at least 0 and below --epochs ({epochs}), "
+                            f"got {warmup_epochs}")
+        return warmup_epochs
+    fitted = min(DEFAULT_WARMUP_EPOCHS, epochs // 2)
+    if fitted < DEFAULT_WARMUP_EPOCHS:
+        print(f"[NOTE] --warmup-epochs {fitted} instead of the default {DEFAULT_WARMUP_EPOCHS}: at most "
+              f"half of --epochs {epochs}" + (" (no head-only phase)" if not fitted else ""))
+    return fitted
 
 
 def parse_unfreeze(value):
