@@ -154,14 +154,14 @@ def print_table(rows):
     base = rows[0]
     print(f"\n| backbone | parameters | GFLOPs per image | fine-tuning images/s | vs {base['backbone']} | "
           "ONNX one image, fresh process s | LiteRT s | ONNX MiB | int8 ONNX MiB | LiteRT MiB | "
-          "int8 LiteRT MiB |\n" + "| --- " * 11 + "|")
+          "int8 LiteRT MiB | load after |\n" + "| --- " * 12 + "|")
     for row in rows:
         onnx, litert = row["onnx"], row["litert"]
         print(f"| {row['backbone']} | {row['params'] / 1e6:.1f} M | {row['flops'] / 1e9:.2f} | "
               f"{row['train_images_per_s']:.1f} | "
               f"{row['train_images_per_s'] / base['train_images_per_s']:.2f}x | "
               f"{onnx['fresh_s']:.2f} | {litert['fresh_s']:.2f} | {mib(onnx['bytes'])} | {int8_cell(onnx)} | "
-              f"{mib(litert['bytes'])} | {int8_cell(litert)} |")
+              f"{mib(litert['bytes'])} | {int8_cell(litert)} | {row['load']:.1f} |")
     failures = [(row["backbone"], fmt, row[fmt]["int8"]["error"]) for row in rows for fmt in ("onnx", "litert")
                 if "error" in row[fmt]["int8"]]
     for backbone, fmt, error in failures:
