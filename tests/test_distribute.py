@@ -71,8 +71,62 @@ def kill_all(procs):
             proc.wait()
 
 
-ROWS = re.compile(r"\[INFO\] worker (\d) of 2, epoch (\d+): read (\d+) rows of train\.hdf5 "
-                  r"\(each once\): (.*)")
+def assert_disjoint_shares(seen, epochs, used, train_rows):
+    """Each epoch, the two workers together read `used` of the `train_rows`
+    (the training part's rows), each once, each worker its own half (the
+    shuffled order leaves out its last partial global batch)."""
+    assert sorted(seen) == list(range(1, epochs + 1))
+    for shares in seen.values():
+        assert [len(rows) for rows in shares] == [used // 2] * 2
+        rows = shares[0] + shares[1]
+        assert len(set(rows)) == len(rows) == used and set(rows) <= set(train_rows)
+
+
+def run_two_workers(tmp_path, argv_for):
+    """Run the script and flags `argv_for(index)` as worker 0 (the chief) and
+    worker 1 of a MultiWorkerMirroredStrategy cluster on loopback ports; each
+    worker is told its own --model folder, to show the other writes nothing
+    to it. Returns both workers' output, once both ended with code 0."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    procs, logs = [], [tmp_path / f"worker{index}.log" for index in range(2)]
+    with contextlib.ExitStack() as files:
+        for index in range(2):
+            scratch = tmp_path / f"tmp{index}"
+            scratch.mkdir()
+            env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
+                       TMPDIR=str(scratch),
+                       TF_CONFIG=json.dumps({"cluster": cluster,
+                                             "task": {"type": "worker", "index": index}}))
+            script, *args = argv_for(index)
+            log = files.enter_context(open(logs[index], "w"))
+            procs.append(subprocess.Popen(
+                [sys.executable, str(ROOT / script), *args, "--distribute", "multiworker"],
+                stdout=log, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT))
+        # A hung collective must fail the test, not CI: kill both workers.
+        files.callback(kill_all, procs)
+        deadline = time.monotonic() + 240
+        for proc in procs:
+            proc.wait(timeout=max(1, deadline - time.monotonic()))
+    output = [log.read_text() for log in logs]
+    for index, proc in enumerate(procs):
+        assert proc.returncode == 0, output[index][-3000:]
+        assert "Traceback" not in output[index]
+    return output
+
+
+def read_rows(output, name):
+    """{epoch: rows read by both workers} from their row logs of file `name`."""
+    pattern = re.compile(rf"\[INFO\] worker (\d) of 2, epoch (\d+): read (\d+) rows of {re.escape(name)} "
+                         r"\(each once\): (.*)")
+    seen = {}
+    for index, text in enumerate(output):
+        for worker, epoch, count, ranges in pattern.findall(text):
+            assert int(worker) == index
+            rows = [r for part in ranges.split(", ") for r in
+                    range(int(part.split("-")[0]), int(part.split("-")[1]) + 1)]
+            assert len(rows) == int(count)
+            seen.setdefault(int(epoch), []).append(rows)
+    return seen
 
 
 def test_two_workers_share_the_hdf5_rows_and_only_the_chief_writes(tmp_path):
@@ -85,33 +139,10 @@ def test_two_workers_share_the_hdf5_rows_and_only_the_chief_writes(tmp_path):
     epochs, per_replica = 3, 2
     used = train_rows // per_replica // 2 * 2 * per_replica  # whole batches, equal shares: 20 of 21
 
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    procs, logs = [], [tmp_path / f"worker{index}.log" for index in range(2)]
-    with contextlib.ExitStack() as files:
-        for index in range(2):
-            scratch = tmp_path / f"tmp{index}"
-            scratch.mkdir()
-            env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
-                       TMPDIR=str(scratch),
-                       TF_CONFIG=json.dumps({"cluster": cluster,
-                                             "task": {"type": "worker", "index": index}}))
-            # Worker 1 is told another folder, to show it writes nothing to it.
-            log = files.enter_context(open(logs[index], "w"))
-            procs.append(subprocess.Popen(
-                [sys.executable, str(ROOT / "train_alexnet.py"), "--hdf5", str(hdf5),
-                 "--model", str(tmp_path / f"out{index}" / "alexnet.keras"), "--size", "16",
-                 "--epochs", str(epochs), "--batch-size", str(per_replica), "--fc-units", "32",
-                 "--patience", "0", "--workers", "1", "--distribute", "multiworker"],
-                stdout=log, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT))
-        # A hung collective must fail the test, not CI: kill both workers.
-        files.callback(kill_all, procs)
-        deadline = time.monotonic() + 240
-        for proc in procs:
-            proc.wait(timeout=max(1, deadline - time.monotonic()))
-    output = [log.read_text() for log in logs]
-    for index, proc in enumerate(procs):
-        assert proc.returncode == 0, output[index][-3000:]
-        assert "Traceback" not in output[index]
+    output = run_two_workers(tmp_path, lambda index: [
+        "train_alexnet.py", "--hdf5", str(hdf5), "--model", str(tmp_path / f"out{index}" / "alexnet.keras"),
+        "--size", "16", "--epochs", str(epochs), "--batch-size", str(per_replica), "--fc-units", "32",
+        "--patience", "0", "--workers", "1"])
 
     chief = tmp_path / "out0"
     # The chief also evaluates the best model on the held-out file: its reports.
@@ -129,21 +160,33 @@ def test_two_workers_share_the_hdf5_rows_and_only_the_chief_writes(tmp_path):
     model = keras.models.load_model(chief / "alexnet.keras", safe_mode=True)
     assert model.output_shape == (None, 3)
 
-    # Each epoch, the two workers together read every used row exactly once,
-    # each its own half.
-    seen = {}
-    for index, text in enumerate(output):
-        for worker, epoch, count, ranges in ROWS.findall(text):
-            assert int(worker) == index
-            rows = [r for part in ranges.split(", ") for r in
-                    range(int(part.split("-")[0]), int(part.split("-")[1]) + 1)]
-            assert len(rows) == int(count) == used // 2
-            seen.setdefault(int(epoch), []).extend(rows)
-    assert sorted(seen) == list(range(1, epochs + 1)), output[0][-2000:]
-    for rows in seen.values():
-        # Each epoch's shuffled order leaves out its last partial global batch.
-        assert len(set(rows)) == len(rows) == used and set(rows) <= set(range(train_rows))
+    assert_disjoint_shares(read_rows(output, "train.hdf5"), epochs, used, range(train_rows))
     assert f"{train_rows - used} training images left out" in output[0]
+
+
+def test_two_workers_stream_a_folder_from_the_chiefs_cache(tmp_path):
+    dataset = make_colour_dataset(tmp_path / "ds", per_class=10, size=(12, 12))
+    cache = tmp_path / "cache"
+    epochs, per_replica = 2, 2
+    train_rows = 30 - 8 - 3  # --test-size 0.25 of 30, then --val-size 0.1 of the rest
+    used = train_rows // (2 * per_replica) * 2 * per_replica
+    output = run_two_workers(tmp_path, lambda index: [
+        "train_simple_nn.py", "--dataset", str(dataset), "--size", "8", "--data", "stream",
+        "--cache-dir", str(cache), "--model", str(tmp_path / f"out{index}" / "nn.keras"),
+        "--epochs", str(epochs), "--batch-size", str(per_replica), "--patience", "0"])
+    # Only the chief decodes the folder; the other worker waits for its cache.
+    assert "image cache: building" in output[0] and "image cache: building" not in output[1]
+    assert "waiting for the chief worker to build" in output[1]
+    [name] = [p.name for p in cache.iterdir()]
+    from pyimagesearch.datasets import list_images
+    from pyimagesearch.training.sources import Storage, load_split
+
+    paths, labels = list_images(dataset, seed=42)
+    split = load_split(str(dataset), paths, labels, 8, 8, storage=Storage("stream", str(cache)))
+    assert len(split.train) == train_rows
+    assert_disjoint_shares(read_rows(output, name), epochs, used, split.train.rows.tolist())
+    run = json.loads((tmp_path / "out0" / "nn.json").read_text())["run"]
+    assert run["data"]["mode"] == "stream" and run["train_images"] == used
 
 
 @pytest.mark.parametrize("tf_config, fragment", [

@@ -54,6 +54,7 @@ import os
 import re
 import shutil
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -62,7 +63,7 @@ from tqdm import tqdm
 from ..datasets.folder import report_skipped
 from ..datasets.simpledatasetloader import SimpleDatasetLoader
 from ..preprocessing import RESIZERS
-from ..utils.atomic import atomic_path, ensure_writable_folder, remove_leftover_temporaries
+from ..utils.atomic import atomic_path, being_written, ensure_writable_folder, remove_leftover_temporaries
 from ..utils.errors import UserError, first_line
 from ..utils.interrupts import deferred_interrupts
 from ..utils.parallel import imap_ordered
@@ -76,6 +77,9 @@ DEFAULT_FOLDER = os.path.join("output", "cache")
 BLOCK_BYTES = 8 * 2**20
 # Free space wanted beyond the pixels: HDF5's metadata, the paths and labels.
 SPACE_MARGIN = 64 * 2**20
+# How long a worker that does not build the cache (build=False) waits for a
+# build to show up before it builds its own.
+WAIT_FOR_BUILDER_SECONDS = 120
 
 
 def estimate_bytes(n_images, width, height):
@@ -92,7 +96,8 @@ def cache_path(dataset, width, height, resize="simple", folder=None):
     return os.path.join(folder or DEFAULT_FOLDER, name)
 
 
-def open_cache(dataset, paths, labels, width, height, resize="simple", folder=None, workers=None):
+def open_cache(dataset, paths, labels, width, height, resize="simple", folder=None, workers=None,
+               build=True):
     """Return an ImageCache of the listed images decoded at width x height.
 
     `paths` and `labels` are what datasets.folder.find_dataset returned for
@@ -103,6 +108,12 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
     the module's docstring for what is and is not detected); otherwise it is
     (re)built, naming each unreadable file once, as the loader does. Prints
     one line saying which, and why.
+
+    `build=False` (the workers of a multi-worker run other than the chief)
+    first waits while another running process writes the cache, so that one
+    worker decodes the dataset, not all; it builds its own only when no
+    build shows up within WAIT_FOR_BUILDER_SECONDS (a folder the chief does
+    not share).
     """
     if resize not in RESIZERS:
         raise ValueError(f"resize must be one of {', '.join(RESIZERS)}, got {resize!r}")
@@ -117,6 +128,8 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
     attrs = {"format": FORMAT, "dataset": root, "width": int(width), "height": int(height),
              "resize": resize, "fingerprint": _fingerprint(listing)}
     why = _stale_reason(path, attrs, listing)
+    if why is not None and not build:
+        why = _wait_for_builder(path, attrs, listing)
     if why is None:
         cache = ImageCache(path)
         print(f"[INFO] image cache: reusing {path} ({cache.num_images} images, built {cache.built})")
@@ -127,6 +140,20 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
     print(f"[INFO] image cache: building {path}: {why}")
     _build(path, listing, attrs, workers)
     return ImageCache(path)
+
+
+def _wait_for_builder(path, attrs, listing):
+    """Wait while another process builds the cache at `path`; return why it
+    is still stale (None once it is complete and current)."""
+    print(f"[INFO] image cache: waiting for the chief worker to build {path}", flush=True)
+    started = time.monotonic()
+    while (why := _stale_reason(path, attrs, listing)) is not None:
+        if not being_written(path) and time.monotonic() - started > WAIT_FOR_BUILDER_SECONDS:
+            print(f"[NOTE] image cache: no other process built {path} in {WAIT_FOR_BUILDER_SECONDS} s "
+                  "(is the folder shared with the chief?); building it here", file=sys.stderr)
+            return why
+        time.sleep(0.5)
+    return None
 
 
 class ImageCache:

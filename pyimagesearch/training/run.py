@@ -50,7 +50,7 @@ def load_from_args(args, paths, labels, chief=True):
         outputs.check_writable()
     cache_dir = getattr(args, "cache_dir", None) or os.path.join(
         os.path.dirname(os.path.abspath(outputs.model)), "cache")
-    storage = Storage(getattr(args, "data", "memory"), cache_dir)
+    storage = Storage(getattr(args, "data", "memory"), cache_dir, builds_cache=chief)
     if getattr(args, "hdf5", None):
         return outputs, load_hdf5_split(args.hdf5, args.size, args.size, storage)
     split = load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,

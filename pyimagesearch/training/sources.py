@@ -166,6 +166,9 @@ class Storage:
     cache of streamed folder datasets lives."""
     mode: str = "memory"
     cache_dir: str = None
+    # False on the workers of a multi-worker run other than the chief: they
+    # wait for the chief's cache instead of each decoding the whole dataset.
+    builds_cache: bool = True
 
 
 def available_memory():
@@ -222,7 +225,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple", la
         from ..io.imagecache import open_cache
 
         images = open_cache(dataset, paths, listed_labels, width, height, resize,
-                            folder=storage.cache_dir, workers=workers)
+                            folder=storage.cache_dir, workers=workers, build=storage.builds_cache)
         rows, kept_paths = images.rows_for(paths)
         labels = images.labels_for(rows)
         record = {"mode": "stream", "why": why, "cache": os.path.abspath(images.path)}

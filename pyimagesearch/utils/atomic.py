@@ -55,6 +55,15 @@ def left_by_other_processes(directory, prefix, suffix=""):
             if (match := pattern.fullmatch(name)) and int(match.group(1)) != os.getpid()]
 
 
+def being_written(path):
+    """Whether another process that is still running is writing `path`
+    through atomic_path (its temporary file is there)."""
+    directory, prefix, ext = _temporary_name(path)
+    return any(process_running(int(os.path.basename(leftover)[len(prefix):len(os.path.basename(leftover))
+                                                                 - len(ext)]))
+               for leftover in left_by_other_processes(directory, prefix, ext))
+
+
 def remove_leftover_temporaries(path, keep_running=False):
     """Delete the temporary files atomic_path made for `path` in another
     process that never finished. Call it before writing `path`; returns what
