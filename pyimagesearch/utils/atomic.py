@@ -55,13 +55,18 @@ def left_by_other_processes(directory, prefix, suffix=""):
             if (match := pattern.fullmatch(name)) and int(match.group(1)) != os.getpid()]
 
 
+def _others_temporaries(path):
+    """[(temporary file, pid)] of atomic_path's files for `path` written by
+    other processes, running or not."""
+    directory, prefix, ext = _temporary_name(path)
+    return [(leftover, int(os.path.basename(leftover)[len(prefix):len(os.path.basename(leftover)) - len(ext)]))
+            for leftover in left_by_other_processes(directory, prefix, ext)]
+
+
 def being_written(path):
     """Whether another process that is still running is writing `path`
     through atomic_path (its temporary file is there)."""
-    directory, prefix, ext = _temporary_name(path)
-    return any(process_running(int(os.path.basename(leftover)[len(prefix):len(os.path.basename(leftover))
-                                                                 - len(ext)]))
-               for leftover in left_by_other_processes(directory, prefix, ext))
+    return any(process_running(pid) for _, pid in _others_temporaries(path))
 
 
 def remove_leftover_temporaries(path, keep_running=False):
@@ -69,11 +74,9 @@ def remove_leftover_temporaries(path, keep_running=False):
     process that never finished. Call it before writing `path`; returns what
     was removed. `keep_running` spares the files of processes still running:
     they may be writing `path` at this very moment."""
-    directory, prefix, ext = _temporary_name(path)
     removed = []
-    for leftover in left_by_other_processes(directory, prefix, ext):
-        name = os.path.basename(leftover)
-        if keep_running and process_running(int(name[len(prefix):len(name) - len(ext)])):
+    for leftover, pid in _others_temporaries(path):
+        if keep_running and process_running(pid):
             continue
         with contextlib.suppress(OSError):  # not removable: harmless, leave it
             os.remove(leftover)
