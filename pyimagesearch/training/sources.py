@@ -22,6 +22,7 @@ import numpy as np
 from ..datasets import SimpleDatasetLoader
 from ..datasets.folder import check_classes, encode_labels, find_dataset, report_skipped, warn_left_out
 from ..datasets.split import tutorial_split
+from ..io.imagecache import estimate_bytes, open_cache
 from ..preprocessing import RESIZERS
 from ..utils.errors import UserError
 
@@ -78,11 +79,12 @@ class HDF5Images:
         import cv2
 
         rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
-        # h5py reads a list of rows only in increasing order.
-        stored = self.images[rows[order]] if len(rows) else np.empty((0,) + self.stored_shape, np.uint8)
         out = np.empty((len(rows),) + self.image_shape, np.uint8)
-        for i, image in zip(order, stored):
+        # One row at a time: with h5py's list indexing (images[[3, 17, ...]])
+        # shuffled batches of Animals' train.hdf5 (256x256, random 227 patches)
+        # read at 72 images/s, row by row at 8,089.
+        for i, row in enumerate(rows):
+            image = self.images[int(row)]
             if self.patch is not None:
                 out[i] = self.patch.preprocess(image)
             elif image.shape[1::-1] == self.size:
@@ -211,7 +213,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple", la
     tests on the same images as an in-memory one. Validation images, used
     for EarlyStopping, come out of the training part only."""
     storage = storage or Storage()
-    mode, why = choose_mode(storage.mode, len(paths) * width * height * 3)
+    mode, why = choose_mode(storage.mode, estimate_bytes(len(paths), width, height))
     print(f"[INFO] data: {'in memory' if mode == 'memory' else 'streamed from disk'} ({why})")
     start = time.perf_counter()
     if mode == "memory":
@@ -222,7 +224,6 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple", la
         images, rows, kept_paths = ArrayImages(data), np.arange(len(data)), loader.paths
         record = {"mode": "memory", "why": why}
     else:
-        from ..io.imagecache import open_cache
 
         images = open_cache(dataset, paths, listed_labels, width, height, resize,
                             folder=storage.cache_dir, workers=workers, build=storage.builds_cache)
@@ -291,8 +292,8 @@ def load_hdf5_split(folder, width, height, storage=None, train_patch=None):
         if read_label_names(store.db) != class_names:
             raise UserError(f"{files[name]}: its label_names differ from {files['train']}'s; build "
                             "all the files with one build_hdf5.py run")
-    n_images = sum(store.images.shape[0] for store in stores.values())
-    mode, why = choose_mode(storage.mode, n_images * width * height * 3)
+    decoded_bytes = estimate_bytes(sum(store.images.shape[0] for store in stores.values()), width, height)
+    mode, why = choose_mode(storage.mode, decoded_bytes)
     print(f"[INFO] data: {'in memory' if mode == 'memory' else 'streamed from'} {folder} ({why})")
     parts = []
     for name in names:
@@ -309,6 +310,5 @@ def load_hdf5_split(folder, width, height, storage=None, train_patch=None):
         in_memory = mode == "memory" and store.patch is None
         images = ArrayImages(store.read(np.arange(n))) if in_memory else store
         parts.append(Part(images, np.arange(n), store.db["labels"][:].astype(np.int64), paths))
-    record = {"mode": mode, "why": why, "hdf5": os.path.abspath(folder),
-              "decoded_bytes": n_images * width * height * 3}
+    record = {"mode": mode, "why": why, "hdf5": os.path.abspath(folder), "decoded_bytes": decoded_bytes}
     return Split(*parts, class_names, record)
