@@ -28,8 +28,8 @@ given.
 import argparse
 import sys
 
+from pyimagesearch import cli
 from pyimagesearch.datasets.folder import find_dataset
-from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import run_cli
 
 

@@ -22,8 +22,8 @@ import textwrap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pyimagesearch import cli
 from pyimagesearch.datacheck.findings import KINDS, QUARANTINE_DEFAULT, Thresholds
-from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import UserError, run_cli
 
 RULES_HELP = "\n".join(textwrap.fill(f"{kind}: {Thresholds().rule(kind)}", 90, initial_indent="  ",

@@ -16,7 +16,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pyimagesearch.utils import cli
+from pyimagesearch import cli
 from pyimagesearch.utils.errors import UserError, run_cli
 
 

@@ -62,13 +62,13 @@ def main(argv=None):
         raise UserError(f"{args.calibrate}: calibration folder not found; pass a folder of images to "
                         "--calibrate")
     from pyimagesearch.export.run import check_packages, export_model, planned_outputs
+    from pyimagesearch.modelfiles.sidecar import sidecar_path
     from pyimagesearch.utils.atomic import check_output_file, report_replaced
-    from pyimagesearch.utils.modelinfo import sidecar_path
 
     check_packages(args.formats)
     if args.int8 and not args.calibrate:
         from pyimagesearch.export.splits import has_training_images, no_calibration_images
-        from pyimagesearch.utils.modelinfo import load_model_info
+        from pyimagesearch.modelfiles.sidecar import load_model_info
 
         if not has_training_images(load_model_info(args.model)):
             raise no_calibration_images()

@@ -18,9 +18,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pyimagesearch import cli
 from pyimagesearch.datasets.folder import encode_labels, find_dataset, report_skipped
 from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
-from pyimagesearch.utils import cli
 from pyimagesearch.utils.atomic import check_output_file, report_replaced
 from pyimagesearch.utils.errors import run_cli
 

@@ -31,6 +31,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pyimagesearch import cli
 from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
 from pyimagesearch.transfer.finetune import (
     DEFAULT_WARMUP_EPOCHS,
@@ -39,7 +40,6 @@ from pyimagesearch.transfer.finetune import (
     parse_unfreeze,
     warmup_epochs_for,
 )
-from pyimagesearch.utils import cli
 from pyimagesearch.utils.errors import UserError, run_cli
 
 

@@ -88,7 +88,7 @@ def load_predictor(args):
         predict = partial(predict_transfer, classifier, extractor)
     else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
         from pyimagesearch.inference.runtimes import load_classifier
-        from pyimagesearch.training.outputs import keras3_names
+        from pyimagesearch.modelfiles.paths import keras3_names
         # The tutorial's --model x.model --label-bin x_lb.pickle: the files its trainer wrote.
         args.model, args.label_bin = keras3_names(args.model, args.label_bin, reading=True,
                                                   stream=sys.stderr)

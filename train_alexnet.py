@@ -27,7 +27,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pyimagesearch.utils import cli
+from pyimagesearch import cli
 from pyimagesearch.utils.errors import run_cli
 
 
@@ -70,6 +70,7 @@ def main(argv=None):
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
+    from pyimagesearch.modelfiles.paths import OutputPaths
     from pyimagesearch.nn.conv import AlexNet
     from pyimagesearch.preprocessing import PatchPreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
@@ -77,7 +78,6 @@ def main(argv=None):
     from pyimagesearch.training.config import RunConfig
     from pyimagesearch.training.data import input_spec_for
     from pyimagesearch.training.optimizers import make_optimizer
-    from pyimagesearch.training.outputs import OutputPaths
     from pyimagesearch.training.sources import Storage, load_hdf5_split
 
     # The strategy comes first: TensorFlow must not have started its devices.

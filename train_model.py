@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from pyimagesearch.utils import cli
+from pyimagesearch import cli
 from pyimagesearch.utils.errors import UserError, run_cli
 
 
@@ -49,8 +49,8 @@ def main(argv=None):
         raise UserError("--c-grid values must be positive")
     if not args.model.endswith(".skops"):
         raise UserError(f"{args.model}: the classifier is saved with skops; give --model a .skops name")
+    from pyimagesearch.modelfiles.sidecar import run_stamp, save_model_info, sidecar_path
     from pyimagesearch.utils.atomic import check_output_file, report_replaced
-    from pyimagesearch.utils.modelinfo import run_stamp, save_model_info, sidecar_path
 
     check_output_file(args.model, "--model")
     replaced = [p for p in (args.model, sidecar_path(args.model)) if os.path.exists(p)]

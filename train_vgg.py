@@ -24,7 +24,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pyimagesearch.utils import cli
+from pyimagesearch import cli
 from pyimagesearch.utils.errors import run_cli
 
 

@@ -99,8 +99,8 @@ def measure(name, args, images, work):
     from pyimagesearch.export.rewrite import exportable_model
     from pyimagesearch.export.run import export_model
     from pyimagesearch.export.source import load_source
+    from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.transfer.finetune import build_model, input_spec
-    from pyimagesearch.utils.modelinfo import save_model_info
 
     keras.utils.clear_session()
     keras.utils.set_random_seed(0)

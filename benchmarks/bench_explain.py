@@ -65,9 +65,9 @@ def main():
     from pyimagesearch.inference.inputs import predict_paths
     from pyimagesearch.inference.outputs import write_predictions
     from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.modelfiles.paths import OutputPaths
+    from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.training.data import load_run_split, predict_test
-    from pyimagesearch.training.outputs import OutputPaths
-    from pyimagesearch.utils.modelinfo import save_model_info
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs ({platform.processor() or 'unknown'}), "
           f"load average {os.getloadavg()[0]:.1f}; TensorFlow {tf.__version__}, Keras {keras.__version__}")

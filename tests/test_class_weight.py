@@ -96,7 +96,7 @@ from pyimagesearch.io import HDF5DatasetWriter
 from pyimagesearch.training import distribute
 from pyimagesearch.training.config import RunConfig
 from pyimagesearch.training.data import Split, input_spec_for
-from pyimagesearch.training.outputs import OutputPaths
+from pyimagesearch.modelfiles.paths import OutputPaths
 
 choice, folder = sys.argv[1], sys.argv[2]
 dist = distribute.setup(choice, cpu_devices=2 if choice == "mirrored" else None)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import assert_clean_failure, make_colour_dataset, run_script
 
-from pyimagesearch.utils.modelinfo import save_model_info
+from pyimagesearch.modelfiles.sidecar import save_model_info
 
 
 @pytest.fixture(scope="module")

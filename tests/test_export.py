@@ -51,7 +51,7 @@ def build(kind, dataset):
 
 
 def save(model, spec, path, dataset=None):
-    from pyimagesearch.utils.modelinfo import save_model_info
+    from pyimagesearch.modelfiles.sidecar import save_model_info
 
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
@@ -194,10 +194,10 @@ def test_transfer_pipeline_exports_as_one_graph(workspace, capsys):
 
     import export
     from pyimagesearch.inference.inputs import expand_image_args
+    from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.transfer.classifier import save_classifier
     from pyimagesearch.transfer.features import FeatureExtractor
     from pyimagesearch.transfer.predict import load_backbone
-    from pyimagesearch.utils.modelinfo import save_model_info
 
     root, dataset = workspace
     spec = {"width": 32, "height": 32, "depth": 3, "resize": "simple", "channel_order": "BGR",

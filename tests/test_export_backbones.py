@@ -115,8 +115,8 @@ def test_every_family_exports_to_onnx_and_litert_with_the_same_predictions(famil
     from pyimagesearch.export.verify import predict_kept
     from pyimagesearch.inference.inputs import expand_image_args, load_batches
     from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.transfer.finetune import input_spec
-    from pyimagesearch.utils.modelinfo import save_model_info
 
     size = FAMILIES[family]
     paths = expand_image_args([str(dataset)])

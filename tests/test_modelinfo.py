@@ -3,8 +3,8 @@ import pickle
 
 import pytest
 
+from pyimagesearch.modelfiles.sidecar import load_label_names, load_model_info, save_model_info, sidecar_path
 from pyimagesearch.utils.errors import UserError
-from pyimagesearch.utils.modelinfo import load_label_names, load_model_info, save_model_info, sidecar_path
 
 
 def test_sidecar_round_trip(tmp_path):

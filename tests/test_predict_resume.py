@@ -32,7 +32,7 @@ def workspace(tmp_path_factory):
 
     import export
     import predict as predict_script
-    from pyimagesearch.utils.modelinfo import save_model_info
+    from pyimagesearch.modelfiles.sidecar import save_model_info
 
     root = tmp_path_factory.mktemp("resume")
     images = make_colour_dataset(root / "images", per_class=IMAGES_PER_CLASS, size=(12, 12))

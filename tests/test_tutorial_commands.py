@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import CLASS_COLOURS, ROOT, make_image
 
-from pyimagesearch.utils.modelinfo import load_label_names
+from pyimagesearch.modelfiles.sidecar import load_label_names
 
 # The tutorial's classes, each drawn in one colour so a few epochs separate them.
 COLOURS = dict(zip(("cats", "dogs", "panda"), CLASS_COLOURS.values()))
@@ -90,7 +90,7 @@ def test_tutorial_commands_run_one_after_the_other(tutorial_folder, commands, st
 
 
 def test_the_name_mapping_needs_no_tensorflow():
-    program = ("import sys; from pyimagesearch.training.outputs import keras3_names; "
+    program = ("import sys; from pyimagesearch.modelfiles.paths import keras3_names; "
                "print(keras3_names('output/x.model', 'output/x_lb.pickle', reading=True)); "
                "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True,
@@ -98,6 +98,6 @@ def test_the_name_mapping_needs_no_tensorflow():
     assert result.stdout.splitlines()[-2:] == ["('output/x.keras', 'output/x_lb.json')", "False False"]
     assert "reading output/x.keras instead of output/x.model" in result.stdout
     # Reading leaves formats other than the tutorial's model names alone.
-    from pyimagesearch.training.outputs import keras3_names
+    from pyimagesearch.modelfiles.paths import keras3_names
     assert keras3_names("m.onnx", reading=True) == ("m.onnx", None)
     assert keras3_names("m.onnx") == ("m.keras", None)

@@ -2,7 +2,6 @@ import math
 
 import keras
 
-from ..training.precision import float32_copy
 from ..utils.atomic import atomic_path
 
 
@@ -11,11 +10,14 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     (lower is better, as for val_loss), atomically: an interrupted save never leaves a
     broken file where the last good model was. `on_save(path, epoch, logs)`
     runs after each save (e.g. to rewrite the sidecar). `best` resumes the
-    comparison from an earlier run."""
+    comparison from an earlier run. `saved_form(model)` is the model that is
+    written, for example a float32 copy of one trained in mixed precision."""
 
-    def __init__(self, path, monitor="val_loss", best=math.inf, on_save=None, verbose=1):
+    def __init__(self, path, monitor="val_loss", best=math.inf, on_save=None, verbose=1,
+                 saved_form=None):
         super().__init__()
         self.path = path
+        self.saved_form = saved_form or (lambda model: model)
         self.monitor = monitor
         self.best = best
         self.best_epoch = None
@@ -28,8 +30,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             return
         self.best, self.best_epoch = float(value), epoch + 1
         with atomic_path(self.path) as tmp:
-            # A model trained under a mixed-precision policy is saved as float32.
-            float32_copy(self.model).save(tmp)
+            self.saved_form(self.model).save(tmp)
         if self.on_save:
             self.on_save(self.path, epoch + 1, logs)
         if self.verbose:

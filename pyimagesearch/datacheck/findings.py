@@ -4,6 +4,8 @@ Finding row of the CSV."""
 
 from dataclasses import dataclass
 
+from ..datasets.exclude import DEFAULT_KINDS
+
 # kind -> rule. The order is the CSV's and the report's.
 RULES = {
     "unreadable": "the loader cannot use the file (empty, not an image, truncated JPEG, corrupt data, "
@@ -42,7 +44,7 @@ KINDS = tuple(RULES)
 DUPLICATE_KINDS = ("exact_duplicate", "near_duplicate")
 PROPERTY_KINDS = ("tiny", "odd_aspect", "grayscale", "dark", "light", "blurry", "low_information")
 FEATURE_KINDS = ("label_issue", "outlier")
-QUARANTINE_DEFAULT = ("exact_duplicate", "near_duplicate", "unreadable", "conflict")
+QUARANTINE_DEFAULT = DEFAULT_KINDS  # what --exclude leaves out by default
 
 
 @dataclass

@@ -44,10 +44,12 @@ class ExcludeList(dict):
         return ([p for p, k in zip(paths, keep) if k], [lab for lab, k in zip(labels, keep) if k])
 
 
-def read_exclude(value):
-    """Parse --exclude FILE[:KIND,...] (argparse `type`); a UserError, one
-    line, when the file is missing or a kind is not one check_dataset.py
-    writes. An ExcludeList loaded from a sidecar (a plain dict) is read again."""
+def read_exclude(value, known_kinds=None):
+    """Parse --exclude FILE[:KIND,...]; a UserError, one line, when the file
+    is missing or a kind is not among `known_kinds` (the kinds
+    check_dataset.py writes: the command line passes them, since the check
+    sits above this module). An ExcludeList loaded from a sidecar (a plain
+    dict) is read again."""
     if value is None or isinstance(value, ExcludeList):
         return value
     if isinstance(value, dict):
@@ -56,16 +58,14 @@ def read_exclude(value):
     head, sep, tail = value.rpartition(":")
     if sep and head and not os.path.exists(value) and "/" not in tail and os.sep not in tail:
         file, kinds = head, [k.strip() for k in tail.split(",") if k.strip()]
+    unknown = [k for k in kinds or () if known_kinds is not None and k not in known_kinds]
+    if unknown:
+        raise UserError(f"--exclude {file}: unknown kind {', '.join(unknown)}; choose from "
+                        f"{', '.join(known_kinds)}")
     return _read(file, kinds)
 
 
 def _read(file, kinds):
-    from ..datacheck.findings import KINDS
-
-    unknown = [k for k in kinds or () if k not in KINDS]
-    if unknown:
-        raise UserError(f"--exclude {file}: unknown kind {', '.join(unknown)}; choose from "
-                        f"{', '.join(KINDS)}")
     try:
         with open(file, encoding="utf-8", newline="") as f:
             text = f.read()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..datasets import UnreadableImage, read_image
+from ..modelfiles.paths import OutputPaths
 from ..preprocessing import RESIZERS
-from ..training.outputs import OutputPaths
 from ..utils.errors import UserError
 from .gallery import Tile, save_gallery
 from .toplosses import format_confused, most_confused, top_losses
@@ -181,8 +181,8 @@ def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16,
     from ..evaluation.cropaccuracy import predict_views
     from ..evaluation.cropaccuracy import prepare as prepare_view
     from ..evaluation.reports import report_predictions, save_confusion_matrix
+    from ..modelfiles.sidecar import save_model_info
     from ..preprocessing import SimplePreprocessor
-    from ..utils.modelinfo import save_model_info
 
     print(f"[INFO] evaluating the best model on {db_path} ({evaluated_on} split)...")
     labels, probs, _ = predict_views(model, db_path, spec, ten_crop=False, progress=False)
@@ -224,8 +224,8 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
     from ..evaluation.bootstrap import accuracy_interval
     from ..evaluation.cropaccuracy import prepare as prepare_view
     from ..evaluation.reports import save_confusion_matrix
+    from ..modelfiles.sidecar import load_model_info
     from ..preprocessing import SimplePreprocessor
-    from ..utils.modelinfo import load_model_info
 
     class_names = results["class_names"]
     views = []

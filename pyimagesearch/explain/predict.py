@@ -9,8 +9,8 @@ import os
 from ..datasets import UnreadableImage, read_image
 from ..inference.inputs import decode_batches, in_path_order, model_input
 from ..inference.outputs import annotate, write_image
+from ..modelfiles.sidecar import load_model_info
 from ..utils.errors import UserError
-from ..utils.modelinfo import load_model_info
 from .heatmap import model_frame, overlay
 
 

@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 
 from ..inference.inputs import expand_image_args
+from ..modelfiles.sidecar import sidecar_path
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
-from ..utils.modelinfo import sidecar_path
 from . import splits
 from .formats import INT8_FORMATS, export_versions, open_export, target_path, write_export
 from .verify import accuracy, compare, predict_kept

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inference.inputs import predict_paths
+from ..modelfiles.sidecar import load_model_info
 from ..utils.errors import UserError
-from ..utils.modelinfo import load_model_info
 from .rewrite import exportable_model
 from .verify import kept_results
 

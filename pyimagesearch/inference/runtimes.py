@@ -6,8 +6,8 @@ predict.py does not care which one it got."""
 import importlib.util
 import os
 
+from ..modelfiles.sidecar import load_label_names, load_model_info, sidecar_path
 from ..utils.errors import UserError
-from ..utils.modelinfo import load_label_names, load_model_info, sidecar_path
 from .exportfile import REQUIREMENTS_FILE
 
 # Exported formats: extension -> the format name export.py and Keras use.

@@ -26,13 +26,13 @@ from ..callbacks.rowlog import RowLog
 from ..datasets.classweights import weights_for_run
 from ..evaluation.reports import report_predictions, save_confusion_matrix
 from ..explain.evaluation import explain_run, mistakes
+from ..modelfiles.paths import OutputPaths
+from ..modelfiles.sidecar import run_stamp, save_model_info
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
-from ..utils.modelinfo import run_stamp, save_model_info
 from . import precision
 from .data import BatchOptions, Shard, part_dataset, predict_part
 from .distribute import Distribution
-from .outputs import OutputPaths
 from .phases import as_phases, phase_starts
 from .resume import ResumeState, best_so_far
 from .sources import Storage, load_hdf5_split, load_split
@@ -295,8 +295,10 @@ def _best_model_checkpoint(model, split, input_spec, config, session):
             "val_accuracy": float(logs.get("val_accuracy", math.nan)), "data": split.data})
 
     start = session.start_epoch
+    # A model trained under a mixed-precision policy is saved as float32.
     return BestModelCheckpoint(session.written.model, on_save=save_sidecar,
-                               best=best_so_far(session.chief_history, start) if start else math.inf)
+                               best=best_so_far(session.chief_history, start) if start else math.inf,
+                               saved_form=precision.float32_copy)
 
 
 def _feed(part, global_batch, input_spec, dist, row_log=None, **pipeline):

@@ -4,8 +4,8 @@ input size, so images are prepared exactly as for training."""
 
 import os
 
+from ..modelfiles.sidecar import load_model_info, sidecar_path
 from ..utils.errors import UserError
-from ..utils.modelinfo import load_model_info, sidecar_path
 from .backbones import BACKBONES, build_backbone, check_backbone_args, file_sha256
 from .classifier import load_classifier
 

@@ -3,16 +3,25 @@ name everywhere (--dataset, --model, --seed, ...)."""
 
 import argparse
 
+from ..datacheck.findings import KINDS
 from ..datasets.exclude import DEFAULT_KINDS, read_exclude
 from ..datasets.split import split_size
 from ..preprocessing.augmentation import AUGMENTATIONS
 from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 from ..training.precision import PRECISIONS, check_precision
-from .errors import UserError
+from ..utils.errors import UserError
 
 
 def make_parser(doc):
     return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_hidden_alias(group, *flags, dest, **kwargs):
+    """Old spellings of a flag (`flags`) that keep working but are not shown
+    by --help: they set the same `dest` as the flag that replaced them, with
+    the same `kwargs` (type, action, choices). argparse has aliases only as
+    extra option strings, which --help lists."""
+    group.add_argument(*flags, dest=dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
 
 
 def add_dataset_arguments(parser, split=True):
@@ -71,7 +80,7 @@ def find_training_data(args):
 
 
 def add_exclude_argument(group):
-    group.add_argument("--exclude", type=read_exclude, default=None, metavar="FILE[:KIND,...]",
+    group.add_argument("--exclude", type=lambda value: read_exclude(value, KINDS), default=None, metavar="FILE[:KIND,...]",
                        help="leave out the files FILE lists (one path a line, or check_dataset.py's "
                             "CSV: by default its rows of kinds " + ", ".join(DEFAULT_KINDS) +
                             "; or the KINDs given after a colon) without moving them; the sidecar "

@@ -7,8 +7,8 @@ import json
 import os
 import platform
 
-from .atomic import write_json
-from .errors import UserError
+from ..utils.atomic import write_json
+from ..utils.errors import UserError
 
 FORMAT = "pyimagesearch-model/1"
 
