@@ -15,6 +15,7 @@ from .arguments import (  # noqa: F401 - the scripts call these as cli.<name>
     add_storage_arguments,
     add_top_losses_argument,
     add_training_arguments,
+    add_verbose_argument,
     check_augmentation_arguments,
     check_distribute_arguments,
     check_positive,

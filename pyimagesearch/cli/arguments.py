@@ -13,7 +13,16 @@ from ..utils.errors import UserError
 
 
 def make_parser(doc):
-    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_verbose_argument(parser)
+    return parser
+
+
+def add_verbose_argument(parser):
+    # Read by utils.errors.run_cli before parsing, since TensorFlow's lines
+    # are written while it is first imported.
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's start-up and log lines (hidden by default)")
 
 
 def add_hidden_alias(group, *flags, dest, **kwargs):

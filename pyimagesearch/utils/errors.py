@@ -2,6 +2,8 @@ import os
 import signal
 import sys
 
+from .tfstartup import hide_startup_lines
+
 
 class UserError(Exception):
     """A problem the user can fix (bad path, bad flag, bad file).
@@ -31,6 +33,13 @@ def run_cli(main, argv=None):
     like Ctrl-C (temporary files removed, completed outputs kept). During
     model.fit both wait for the end of the batch: see callbacks/interrupt.py."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # TensorFlow's start-up notices (one reads "failed call to cuInit: CUDA
+    # error" on every CPU-only machine) and its INFO and WARNING log lines
+    # are left out, unless --verbose or the user's own TF_CPP_MIN_LOG_LEVEL
+    # asks for them.
+    if "--verbose" not in (sys.argv[1:] if argv is None else argv) and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        hide_startup_lines()
     try:
         code = main(argv) or 0
     except UserError as exc:
