@@ -53,7 +53,12 @@ class Thresholds:
     hash_distance: int = 10
     feature_agree: float = 0.90
     feature_similarity: float = 0.96
-    hash_limit: int = 22
+    # Two unrelated images' pHashes differ like coin flips, 32 of 64 bits
+    # give or take 4: 22 bits is within chance's reach (0.8% of pairs), and
+    # two noise frames filed under two classes paired at 20 bits and cosine
+    # 0.97 as a false conflict. 18 (0.02%) still pairs 90% crops, which sit
+    # 8-14 bits apart (BENCHMARKS.md).
+    hash_limit: int = 18
     fast_hash_distance: int = 8
     folds: int = 5
     neighbours: int = 10
