@@ -9,7 +9,10 @@ DEMO := output/demo
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+# requirements.txt installs this project editable (`-e .[export,dev]`), so
+# the package's dependencies come from pyproject.toml and an edit to either
+# file reinstalls.
+$(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
