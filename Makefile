@@ -44,8 +44,8 @@ lint: install
 	$(PY) -m ruff check .
 
 bench: install
-	$(PY) benchmarks/bench_loader.py --dataset ../shared/data/animals
-	$(PY) benchmarks/bench_accuracy.py --dataset ../shared/data/animals
+	$(PY) -m benchmarks.bench_loader --dataset ../shared/data/animals
+	$(PY) -m benchmarks.bench_accuracy --dataset ../shared/data/animals
 
 clean:
 	rm -rf $(DEMO) .pytest_cache
