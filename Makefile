@@ -9,7 +9,10 @@ DEMO := output/demo
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+# requirements.txt installs this project editable (`-e .[export,dev]`), so
+# the package's dependencies come from pyproject.toml and an edit to either
+# file reinstalls.
+$(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -41,8 +44,8 @@ lint: install
 	$(PY) -m ruff check .
 
 bench: install
-	$(PY) benchmarks/bench_loader.py --dataset ../shared/data/animals
-	$(PY) benchmarks/bench_accuracy.py --dataset ../shared/data/animals
+	$(PY) -m benchmarks.bench_loader --dataset ../shared/data/animals
+	$(PY) -m benchmarks.bench_accuracy --dataset ../shared/data/animals
 
 clean:
 	rm -rf $(DEMO) .pytest_cache

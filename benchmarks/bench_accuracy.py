@@ -1,7 +1,7 @@
 """Test accuracy of train_simple_nn.py and train_vgg.py on a folder dataset
 with the tutorial's split (seed 42, 25% test), read from each run's sidecar.
 
-    python benchmarks/bench_accuracy.py --dataset ../shared/data/animals
+    python -m benchmarks.bench_accuracy --dataset ../shared/data/animals
 
 Extra arguments after `--` go to both trainers. Training runs in the
 foreground of this script; on 2 CPU cores the SmallVGGNet run takes 15-30
@@ -28,7 +28,7 @@ def main():
     args = parser.parse_args()
     extra = [a for a in args.extra if a != "--"]
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
-    print(f"command: python benchmarks/bench_accuracy.py --dataset {args.dataset} "
+    print(f"command: python -m benchmarks.bench_accuracy --dataset {args.dataset} "
           f"--scripts {' '.join(args.scripts)}" + (f" -- {' '.join(extra)}" if extra else ""))
     for script in args.scripts:
         model = os.path.join(args.output, os.path.splitext(script)[0].replace("train_", "") + ".keras")

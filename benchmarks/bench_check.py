@@ -2,9 +2,9 @@
 well it finds known problems injected into a copy, and how long each stage
 takes, at 3,000 images and at 24,000 (replicas).
 
-    python benchmarks/bench_check.py quality --dataset ../shared/data/animals \\
+    python -m benchmarks.bench_check quality --dataset ../shared/data/animals \\
         --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5 --work /tmp/bench_check
-    python benchmarks/bench_check.py timing --dataset ../shared/data/animals \\
+    python -m benchmarks.bench_check timing --dataset ../shared/data/animals \\
         --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5 --work /tmp/bench_check \\
         --replicas 8
 
@@ -34,7 +34,6 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 NEAR_EDITS = ("jpeg50", "half", "crop90", "bright25", "mirror")
 

@@ -4,7 +4,7 @@ images x epochs over the training time, first-epoch tracing and validation
 included), and in steady state from Keras' per-epoch "ms/step" lines (epochs
 after the first, global batch / median time per step).
 
-    python benchmarks/bench_distribute.py --dataset ../shared/data/animals
+    python -m benchmarks.bench_distribute --dataset ../shared/data/animals
 
 Without GPUs (the default), the mirrored runs split the CPU into
 --replicas logical devices and the two modes train at the same global batch
@@ -75,7 +75,7 @@ def main():
     extra = [a for a in args.extra if a != "--"]
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("command: python benchmarks/bench_distribute.py " + " ".join(sys.argv[1:]), flush=True)
+    print("command: python -m benchmarks.bench_distribute " + " ".join(sys.argv[1:]), flush=True)
     speeds = {"one device": [], "mirrored": []}
     for repeat in range(args.repeats):
         # Alternate, so that machine noise hits both modes alike.

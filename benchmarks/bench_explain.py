@@ -13,7 +13,7 @@ Needs a SmallVGGNet trained by train_vgg.py on the same dataset (its sidecar
 gives the split). Run from the repository root:
 
     python train_vgg.py --dataset ../shared/data/animals --epochs 5 --model /tmp/e/smallvggnet.keras
-    python benchmarks/bench_explain.py --dataset ../shared/data/animals --model /tmp/e/smallvggnet.keras
+    python -m benchmarks.bench_explain --dataset ../shared/data/animals --model /tmp/e/smallvggnet.keras
 """
 import argparse
 import contextlib
@@ -21,13 +21,11 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 
 def timed(function):

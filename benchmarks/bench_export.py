@@ -17,7 +17,7 @@
 4. Agreement on the run's own test split: top-1 agreement with the original,
    test accuracy, largest probability difference, file size.
 
-    python benchmarks/bench_export.py --model output/smallvggnet.keras --dataset ../shared/data/animals \
+    python -m benchmarks.bench_export --model output/smallvggnet.keras --dataset ../shared/data/animals \
         --image ../shared/data/images/cat.jpg
 
 Export first: python export.py --model output/smallvggnet.keras --format onnx litert --int8
@@ -32,7 +32,6 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -237,7 +236,7 @@ def main():
             parser.error(f"{path}: --also-onnx file not found")
     found = variants(args.model)
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
-    print("command: python benchmarks/bench_export.py " + " ".join(sys.argv[1:]))
+    print("command: python -m benchmarks.bench_export " + " ".join(sys.argv[1:]))
     print("models: " + ", ".join(f"{label} {path}" for label, path in found))
     print(f"load average at the start: {os.getloadavg()[0]:.1f}")
     bench_fresh(found, args.image, args.repeats)

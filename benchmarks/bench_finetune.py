@@ -11,7 +11,7 @@ training images and tested on its 750 test images (the ones fine_tune.py
 tests on). The accuracies come with 95% bootstrap intervals and the paired
 difference (benchmarks/compare_runs.py). Run from the repository root:
 
-    python benchmarks/bench_finetune.py --dataset ../shared/data/animals \\
+    python -m benchmarks.bench_finetune --dataset ../shared/data/animals \\
         --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5
 
 Extra arguments after `--` go to fine_tune.py (to try another recipe).
@@ -19,9 +19,9 @@ On a busy machine the two methods can run at the same time, each with
 `--only`, and a last call with `--reuse` (which does not rerun a stage
 whose timing file is in --out) compares them:
 
-    python benchmarks/bench_finetune.py ... --out /tmp/bench --only fine_tune &
-    python benchmarks/bench_finetune.py ... --out /tmp/bench --only transfer
-    python benchmarks/bench_finetune.py ... --out /tmp/bench --reuse
+    python -m benchmarks.bench_finetune ... --out /tmp/bench --only fine_tune &
+    python -m benchmarks.bench_finetune ... --out /tmp/bench --only transfer
+    python -m benchmarks.bench_finetune ... --out /tmp/bench --reuse
 """
 import argparse
 import json
@@ -34,8 +34,6 @@ import tempfile
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 
 def timed(script, *args, log, reuse=False):
@@ -113,7 +111,10 @@ def main():
         print_times(times)
         return
 
-    from compare_runs import print_comparison, test_probabilities
+    if __package__:  # python -m benchmarks.bench_finetune
+        from .compare_runs import print_comparison, test_probabilities
+    else:  # python benchmarks/bench_finetune.py: its own folder is on sys.path
+        from compare_runs import print_comparison, test_probabilities
 
     splits = {}
     ft_probs, y_test = test_probabilities(model, args.dataset, splits)

@@ -3,7 +3,7 @@ time sequential build with identical output, and crop_accuracy's batched
 10-crop evaluation against a per-image loop and one plain batched predict
 over the same number of crops. Not part of CI. Run from the repository root:
 
-    python benchmarks/bench_hdf5.py --dataset ../shared/data/animals --repeats 3
+    python -m benchmarks.bench_hdf5 --dataset ../shared/data/animals --repeats 3
 
 Prints the command, the machine and the medians, and writes them as
 Markdown to --output (default: benchmarks/RESULTS_hdf5.md).
@@ -13,12 +13,10 @@ import os
 import platform
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import h5py
@@ -144,7 +142,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "RESULTS_hdf5.md"))
     args = parser.parse_args()
-    command = (f"python benchmarks/bench_hdf5.py --dataset {args.dataset} --size {args.size} "
+    command = (f"python -m benchmarks.bench_hdf5 --dataset {args.dataset} --size {args.size} "
                f"--crop {args.crop} --crop-images {args.crop_images} --batch-images "
                f"{args.batch_images} --repeats {args.repeats}")
     lines = [f"command: `{command}`", f"machine: {machine()}", ""]

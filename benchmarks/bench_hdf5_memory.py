@@ -10,7 +10,7 @@ data pipeline, not AlexNet's weights. The baseline, measured in the same
 run, is the in-memory way: `images[:]` read into one array.
 
     python build_hdf5.py --dataset ../shared/data/animals --output /tmp/hdf5
-    python benchmarks/bench_hdf5_memory.py --hdf5 /tmp/hdf5 --times 4 --repeats 3
+    python -m benchmarks.bench_hdf5_memory --hdf5 /tmp/hdf5 --times 4 --repeats 3
 """
 import argparse
 import json
@@ -24,7 +24,6 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

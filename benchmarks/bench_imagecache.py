@@ -14,9 +14,9 @@ ratio. Each build starts from an empty cache folder; after it, the cache is
 reopened (reused) and read back in shuffled batches of 32, untimed in the
 build. Run from the repository root:
 
-    python benchmarks/bench_imagecache.py --make-replica /tmp/animals_12000 \\
+    python -m benchmarks.bench_imagecache --make-replica /tmp/animals_12000 \\
         --source ../shared/data/animals --images 12000
-    python benchmarks/bench_imagecache.py --dataset /tmp/animals_12000 --size 64 --repeats 3
+    python -m benchmarks.bench_imagecache --dataset /tmp/animals_12000 --size 64 --repeats 3
 """
 import argparse
 import json
@@ -32,7 +32,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHILD = """
 import json, resource, sys, time
-sys.path.insert(0, {root!r})
 from pyimagesearch.datasets import SimpleDatasetLoader
 from pyimagesearch.datasets.folder import find_dataset
 from pyimagesearch.io.imagecache import open_cache
@@ -58,8 +57,8 @@ if kind == "build":  # then every row once, in shuffled batches of 32, as a trai
         for i in range(0, len(order), 32):
             cache.read(order[i:i + 32])
         read_rate = cache.num_images / (time.perf_counter() - start)
-print(json.dumps({{"n": n, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb,
-                  "read_img_s": read_rate}}))
+print(json.dumps({"n": n, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb,
+                  "read_img_s": read_rate}))
 """
 
 
@@ -82,8 +81,10 @@ def make_replica(source, target, images):
 def measure(kind, dataset, size):
     folder = tempfile.mkdtemp(prefix="bench-imagecache-")
     try:
-        out = subprocess.run([sys.executable, "-c", CHILD.format(root=ROOT), kind, dataset, str(size),
-                              folder], check=True, capture_output=True, text=True).stdout
+        # The child imports this checkout's package, installed or not.
+        out = subprocess.run([sys.executable, "-c", CHILD, kind, dataset, str(size), folder],
+                             env=dict(os.environ, PYTHONPATH=ROOT), check=True, capture_output=True,
+                             text=True).stdout
         return json.loads(out.strip().splitlines()[-1])
     finally:
         shutil.rmtree(folder)

@@ -8,12 +8,12 @@ extract_features.py (MobileNet-0.25 features) + train_model.py. Make the
 dataset first: Animals with only the first 10% of one class, as symlinks,
 so training and test hold the same imbalance:
 
-    python benchmarks/bench_imbalance.py --make-dataset /tmp/animals_imb \\
+    python -m benchmarks.bench_imbalance --make-dataset /tmp/animals_imb \\
         --source ../shared/data/animals --minority panda --keep 0.1
 
 Then (train_vgg.py twice takes 30-60 minutes on 2 cores: use nohup):
 
-    python benchmarks/bench_imbalance.py --dataset /tmp/animals_imb --output /tmp/imb_runs \\
+    python -m benchmarks.bench_imbalance --dataset /tmp/animals_imb --output /tmp/imb_runs \\
         --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5
 
 --reuse skips a training whose model and sidecar already exist (to report
@@ -30,10 +30,11 @@ import numpy as np
 import scipy.stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from compare_runs import test_probabilities  # after the sys.path lines above
+if __package__:  # python -m benchmarks.bench_imbalance
+    from .compare_runs import test_probabilities
+else:  # python benchmarks/bench_imbalance.py: its own folder is on sys.path
+    from compare_runs import test_probabilities
 
 VARIANTS = ("none", "balanced")
 
@@ -163,7 +164,7 @@ def main():
     args.dataset, args.output, args.weights = map(os.path.abspath, (args.dataset, args.output, args.weights))
     os.makedirs(args.output, exist_ok=True)
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
-    print("command: python benchmarks/bench_imbalance.py " + " ".join(sys.argv[1:]), flush=True)
+    print("command: python -m benchmarks.bench_imbalance " + " ".join(sys.argv[1:]), flush=True)
     train_all(args)
     results = {}
     if "vgg" in args.pipelines:

@@ -10,7 +10,7 @@ Each measurement runs in a fresh child process (so peak RSS is its own), the
 two loaders alternate, and the medians of --repeats runs are reported with
 their ratio. Run from the repository root:
 
-    python benchmarks/bench_loader.py --dataset ../shared/data/animals --size 32 64 --repeats 5
+    python -m benchmarks.bench_loader --dataset ../shared/data/animals --size 32 64 --repeats 5
 
 --other-tree adds the loader of another checkout (a git worktree of an
 older commit, say), timed alternately with the rest, to measure a change.
@@ -60,8 +60,7 @@ def decode_limit(encoded, size):
     return np.stack(list(imap_ordered(decode, encoded, chunksize=8)))
 
 
-def child(which, dataset, size, tree=ROOT):
-    sys.path.insert(0, tree)
+def child(which, dataset, size):
     import numpy as np
 
     from pyimagesearch.datasets import list_images
@@ -89,11 +88,10 @@ def main():
     parser.add_argument("--child", choices=["tutorial", "project", "other", "limit"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        tree = os.path.abspath(args.other_tree) if args.child == "other" else ROOT
-        return child(args.child, args.dataset, args.size[0], tree)
+        return child(args.child, args.dataset, args.size[0])
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
     other = f" --other-tree {args.other_tree}" if args.other_tree else ""
-    print(f"command: python benchmarks/bench_loader.py --dataset {args.dataset} "
+    print(f"command: python -m benchmarks.bench_loader --dataset {args.dataset} "
           f"--size {' '.join(map(str, args.size))} --repeats {args.repeats}{other}")
     for size in args.size:
         runs = {"tutorial": [], "project": [], "limit": []}
@@ -101,8 +99,10 @@ def main():
             runs["other"] = []
         for _ in range(args.repeats):
             for which, results in runs.items():
+                # The child imports the package of the tree it measures, installed or not.
+                tree = os.path.abspath(args.other_tree) if which == "other" else ROOT
                 out = subprocess.run([sys.executable, __file__, "--child", which, "--dataset", args.dataset,
-                                      "--size", str(size), *(["--other-tree", args.other_tree] if other else [])],
+                                      "--size", str(size)], env=dict(os.environ, PYTHONPATH=tree),
                                      capture_output=True, text=True, check=True)
                 results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         med = {k: {m: statistics.median(r[m] for r in v) for m in ("images_per_s", "peak_mib")}

@@ -13,13 +13,13 @@ and best, the ratio to the lever's baseline, and the share of the measured
 peak reached, from the FLOPs of one trained image (conv and dense layers
 counted, forward x3 for forward + backward).
 
-    python benchmarks/bench_precision.py --dataset ../shared/data/animals
+    python -m benchmarks.bench_precision --dataset ../shared/data/animals
 
 Levers that TensorFlow reads once per process (threads, TF_ONEDNN_* / TF_*
 environment variables) are measured by alternating short child processes,
 `--rounds` each, which the per-epoch figures then pool:
 
-    python benchmarks/bench_precision.py --levers threads onednn --epochs 3 --rounds 3
+    python -m benchmarks.bench_precision --levers threads onednn --epochs 3 --rounds 3
 """
 import argparse
 import json
@@ -32,7 +32,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 # In-process levers: variants are (label, options) over the baseline options.
 IN_PROCESS = {
@@ -273,7 +272,7 @@ def main():
 
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs ({cpu_name()}), "
           f"TensorFlow {tf.__version__}, load average {os.getloadavg()[0]:.1f}")
-    print("command: python benchmarks/bench_precision.py " + " ".join(sys.argv[1:]), flush=True)
+    print("command: python -m benchmarks.bench_precision " + " ".join(sys.argv[1:]), flush=True)
     peaks = {"float32": 0.0, "bfloat16": 0.0}
     if not args.skip_peak:
         peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}

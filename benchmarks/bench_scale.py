@@ -18,8 +18,8 @@ Prints a Markdown table (median and best of --repeats), writes every run
 to <out>/bench_scale.json and plots peak memory against images in
 <out>/bench_scale.png. Each run's stdout/stderr is kept in <out>/logs/.
 
-    python benchmarks/bench_scale.py --sizes 3000,12000 --trainers vgg --variants default
-    python benchmarks/bench_scale.py --sizes 3000,12000,24000,48000 --trainers vgg,finetune \\
+    python -m benchmarks.bench_scale --sizes 3000,12000 --trainers vgg --variants default
+    python -m benchmarks.bench_scale --sizes 3000,12000,24000,48000 --trainers vgg,finetune \\
         --variants default,memory,stream --repeats 3
 
 --extra passes more flags to every trainer run, e.g. --extra "--top-losses 0".

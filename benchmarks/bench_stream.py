@@ -4,7 +4,7 @@ held in memory and from the cache on disk (the same split, batches and
 augmentation), so that machine noise hits both alike. Prints each epoch's
 images/s and the median and best of each, and their ratio.
 
-    python benchmarks/bench_stream.py --dataset ../shared/data/animals --rounds 4
+    python -m benchmarks.bench_stream --dataset ../shared/data/animals --rounds 4
 
 The first epoch of each (tf.data and Keras warming up) is left out.
 """
@@ -18,7 +18,6 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 
 def main():

@@ -13,18 +13,16 @@ shuffled with seed 42, first 75% train. As 750 test images make one image
 0.13%, the mean accuracy over RESPLITS other random 75/25 splits of the same
 features is reported too. Run from the repository root:
 
-    python benchmarks/bench_transfer.py --dataset ../shared/data/animals \\
+    python -m benchmarks.bench_transfer --dataset ../shared/data/animals \\
         --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5 --alpha 0.25
 """
 import argparse
 import os
 import platform
-import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 # (name, resize, size, flip)
 VARIANTS = [("plain (tutorial)", "simple", 224, False),
@@ -61,7 +59,7 @@ def main():
     from pyimagesearch.utils.atomic import atomic_path
 
     machine = f"{platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
-    command = (f"python benchmarks/bench_transfer.py --dataset {args.dataset} --backbone {args.backbone} "
+    command = (f"python -m benchmarks.bench_transfer --dataset {args.dataset} --backbone {args.backbone} "
                f"--weights {args.weights} --alpha {args.alpha}")
     print(f"machine: {machine}\ncommand: {command}", flush=True)
     paths, labels = find_dataset(args.dataset, seed=42)

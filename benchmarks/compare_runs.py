@@ -9,22 +9,19 @@ test split is rebuilt from the arguments in its sidecar (seed, test size,
 input size, resize mode), with mirror averaging if the run used it, and
 its accuracy is checked against the one the sidecar recorded.
 
-    python benchmarks/compare_runs.py --dataset ../shared/data/animals \\
+    python -m benchmarks.compare_runs --dataset ../shared/data/animals \\
         /tmp/runs/r2/vgg.keras /tmp/runs/r6/vgg.keras
 
 AlexNets trained by train_alexnet.py are compared on their HDF5 folder's
 test.hdf5 (no --dataset needed):
 
-    python benchmarks/compare_runs.py /tmp/parity/alexnet_float32.keras /tmp/parity/alexnet_bf16.keras
+    python -m benchmarks.compare_runs /tmp/parity/alexnet_float32.keras /tmp/parity/alexnet_bf16.keras
 """
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pyimagesearch.evaluation.bootstrap import mean_interval
 from pyimagesearch.evaluation.cropaccuracy import compare_views

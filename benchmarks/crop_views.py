@@ -6,15 +6,11 @@ its own, of their average (crop_accuracy.py's 10-crop), and how often the
 views agree. Averaging views can only fix an image when some views get it
 right; if every view makes the same mistakes, 10-crop cannot gain.
 
-    python benchmarks/crop_views.py --hdf5 output/hdf5 --model output/alexnet.keras
+    python -m benchmarks.crop_views --hdf5 output/hdf5 --model output/alexnet.keras
 """
 import argparse
-import os
-import sys
 
 import numpy as np
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pyimagesearch.io.hdf5file import hdf5_file
 
