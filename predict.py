@@ -79,13 +79,17 @@ def load_predictor(args):
     from pyimagesearch.inference.inputs import predict_paths
     if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
         from pyimagesearch.inference.runtimes import require_tensorflow
+        from pyimagesearch.modelfiles.sidecar import load_model_info
         from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model
         from pyimagesearch.transfer.predict import predict_paths as predict_transfer
         check_no_input_flags(args)
         require_tensorflow(args.model)
         classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
-        loaded = (classifier, extractor)
         predict = partial(predict_transfer, classifier, extractor)
+        if args.explain:
+            from pyimagesearch.transfer.cam import cam_explainer
+            explainer = cam_explainer(classifier, extractor, args.model, args.explain_layer)
+            spec = load_model_info(args.model)["input"]
     else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
         from pyimagesearch.inference.runtimes import load_classifier
         from pyimagesearch.modelfiles.paths import keras3_names
@@ -95,15 +99,18 @@ def load_predictor(args):
         flatten = None if args.flatten is None else bool(args.flatten)
         model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
                                                    args.height, flatten, threads=args.threads)
-        loaded = (model, spec)
         predict = partial(predict_paths, model, spec, batch_size=args.batch_size)
+        if args.explain:
+            if not args.model.endswith(".keras"):
+                raise UserError(f"{args.model}: --explain needs the trained .keras or .skops model; an "
+                                "export keeps no gradients to draw heatmaps from")
+            from pyimagesearch.explain.explainers import keras_explainer
+            explainer = keras_explainer(model, spec, args.model, args.explain_layer)
     if args.explain:
-        if not args.model.endswith((".keras", ".skops")):
-            raise UserError(f"{args.model}: --explain needs the trained .keras or .skops model; an "
-                            "export keeps no gradients to draw heatmaps from")
-        from pyimagesearch.explain.predict import explained_results
-        return partial(explained_results, args, class_names=class_names, model=loaded[0],
-                       spec_or_extractor=loaded[1]), class_names
+        from pyimagesearch.explain.predict import class_index_of, explain_paths
+        return partial(explain_paths, explainer, spec, output=args.output, class_names=class_names,
+                       class_index=class_index_of(args.explain_class, class_names),
+                       batch_size=args.batch_size), class_names
     return predict, class_names
 
 

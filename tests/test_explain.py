@@ -117,7 +117,7 @@ def test_class_activation_map_is_the_linear_classifiers_weighted_feature_sum(cla
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from pyimagesearch.explain.cam import ClassActivationMap
+    from pyimagesearch.transfer.cam import ClassActivationMap
     from pyimagesearch.transfer.features import FeatureExtractor
 
     keras.utils.set_random_seed(0)

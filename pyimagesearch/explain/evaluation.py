@@ -3,7 +3,6 @@ most-confused pairs, the top-losses gallery (with Grad-CAM heatmaps for a
 ConvNet) and the run's HTML report."""
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ import numpy as np
 from ..datasets import UnreadableImage, read_image
 from ..modelfiles.paths import OutputPaths
 from ..preprocessing import RESIZERS
-from ..utils.errors import UserError
+from .explainers import explainer_for
 from .gallery import Tile, save_gallery
 from .toplosses import format_confused, most_confused, top_losses
 
@@ -27,31 +26,18 @@ def confused_pairs(y_true, y_pred, class_names):
     return pairs
 
 
-def explainer_for(model, layer=None):
-    """A GradCAM of `model`, or None (with a note) for a model without a
-    convolutional layer: its gallery shows the images alone."""
-    from .gradcam import GradCAM
-
-    try:
-        return GradCAM(model, layer)
-    except UserError as exc:
-        print(f"[NOTE] no heatmaps in the top-losses gallery: {exc}", file=sys.stderr)
-        return None
-
-
-def top_loss_tiles(images, labels, probs, class_names, n=16, explainer=None, prepare=None,
+def top_loss_tiles(images, labels, probs, class_names, n=16, explainer=None,
                    paths=None, resize="simple", batch_size=32):
     """Tiles of the `n` images with the highest loss, worst first.
 
-    `images` are uint8 as the model saw them before `prepare` (uint8 batch ->
-    model input) made them floats; `paths` (optional) their files, whose
+    `images` are uint8 as the model saw them before they became its floats; `paths` (optional) their files, whose
     thumbnail replaces the small model-sized copy (cut to the same frame
     with `resize`, so the heatmap still fits it). With an `explainer`
-    (GradCAM), each tile carries the heatmap of its predicted class."""
+    (explainers.ImageExplainer), each tile carries the heatmap of its predicted class."""
     order, losses = top_losses(probs, labels, n)
     maps = [None] * len(order)
     if explainer is not None and len(order):
-        maps = np.concatenate([explainer.heatmaps(prepare(images[order[i:i + batch_size]]))[0]
+        maps = np.concatenate([explainer.heatmaps(images[order[i:i + batch_size]])[0]
                                for i in range(0, len(order), batch_size)])
     resizer = RESIZERS[resize](THUMBNAIL, THUMBNAIL)
     tiles = []
@@ -124,9 +110,9 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
     tiles = list(tiles)
     name = run.get("architecture", "model")
     if top_n:
-        explainer = None if input_spec.get("flatten") else explainer_for(model)
-        tiles = top_loss_tiles(images, labels, probs, class_names, top_n, explainer,
-                               lambda batch: model_input(input_spec, batch), paths,
+        explainer = None if input_spec.get("flatten") else explainer_for(
+            model, lambda batch: model_input(input_spec, batch))
+        tiles = top_loss_tiles(images, labels, probs, class_names, top_n, explainer, paths,
                                input_spec.get("resize", "simple"))
     if tiles:
         heat = any(tile.heatmap is not None for tile in tiles)
@@ -148,7 +134,7 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
           f"{time.perf_counter() - start:.1f}s")
 
 
-def hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer, prepare, data_key="images"):
+def hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer, data_key="images"):
     """top_loss_tiles for images stored in an HDF5 file: only the rows
     shown are read (in file order, as h5py requires), never the whole set.
     Each tile is named by its file (the file's `paths`), or by its row in
@@ -163,7 +149,7 @@ def hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer, p
         images = db[data_key][rows] if len(rows) else np.empty((0,))
         files = read_paths(db, rows) if len(rows) else []
     tiles = top_loss_tiles(images, np.asarray(labels)[rows], np.asarray(probs)[rows], class_names, top_n,
-                           explainer, prepare)
+                           explainer)
     names = {f"#{i}": files[i] if files else f"row {rows[i]}" for i in range(len(rows))}
     for tile in tiles:
         tile.name = names[tile.name]
@@ -194,8 +180,8 @@ def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16,
                           title=f"{run.get('architecture', 'model')}: {evaluated_on} accuracy {accuracy:.3f}")
     save_model_info(outputs.model, class_names, spec, run)
     resize = SimplePreprocessor(spec["width"], spec["height"], inter=cv2.INTER_AREA)
-    tiles = hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer_for(model) if top_n else None,
-                                lambda images: prepare_view(images, resize, spec))
+    explainer = explainer_for(model, lambda images: prepare_view(images, resize, spec)) if top_n else None
+    tiles = hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer)
     explain_run(model, None, labels, probs, class_names, spec, outputs, run, 0, evaluated_on=evaluated_on,
                 tiles=tiles)
     return run
@@ -246,9 +232,8 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
     save_confusion_matrix(paths.confusion, labels, y_pred, class_names,
                           title=f"{run['architecture']}: 10-crop accuracy {run['test_accuracy']:.3f}")
     resize = SimplePreprocessor(spec["width"], spec["height"], inter=cv2.INTER_AREA)
-    tiles = hdf5_top_loss_tiles(db_path, labels, crops, class_names, top_n,
-                                explainer_for(model) if top_n else None,
-                                lambda images: prepare_view(images, resize, spec))
+    explainer = explainer_for(model, lambda images: prepare_view(images, resize, spec)) if top_n else None
+    tiles = hdf5_top_loss_tiles(db_path, labels, crops, class_names, top_n, explainer)
     gain, ci = results["rank1_gain"], results["rank1_gain_ci95"]
     note = (f"10-crop minus single view: {gain * 100:+.2f} points" + (
         f" (95% interval {ci[0] * 100:+.2f} to {ci[1] * 100:+.2f})" if ci else "")
