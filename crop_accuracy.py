@@ -98,7 +98,7 @@ def main(argv=None):
           f"(rank-1, {len(labels)} images{interval})")
     print(f"[INFO] 10-crop put {comparison['fixed']} images right that the single view got wrong, "
           f"and {comparison['broken']} wrong that it got right")
-    from pyimagesearch.explain.evaluation import explain_crop_accuracy
+    from pyimagesearch.explain.summary import explain_crop_accuracy
     written = explain_crop_accuracy(model, db_path, spec, results, labels, single, crops,
                                     os.path.splitext(output)[0], args.top_losses, vars(args))
     write_json(output, results)

@@ -59,9 +59,10 @@ def main():
     import keras
     import tensorflow as tf
 
+    from pyimagesearch.evaluation.confusion import mistakes
     from pyimagesearch.evaluation.reports import evaluate_predictions, save_confusion_matrix
-    from pyimagesearch.explain.evaluation import explain_run, mistakes
     from pyimagesearch.explain.predict import explain_paths, keras_explainer
+    from pyimagesearch.explain.summary import explain_run
     from pyimagesearch.inference.inputs import predict_paths
     from pyimagesearch.inference.outputs import write_predictions
     from pyimagesearch.inference.runtimes import load_classifier

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from pyimagesearch.evaluation.confusion import most_confused
 from pyimagesearch.explain.heatmap import peak
-from pyimagesearch.explain.toplosses import most_confused, per_image_loss, top_losses
+from pyimagesearch.explain.toplosses import per_image_loss, top_losses
 from pyimagesearch.utils.errors import UserError
 
 SIZE, SQUARE = 32, 6

@@ -24,8 +24,9 @@ from ..callbacks.bestmodel import BestModelCheckpoint
 from ..callbacks.interrupt import interrupt_between_batches
 from ..callbacks.rowlog import RowLog
 from ..datasets.classweights import weights_for_run
+from ..evaluation.confusion import mistakes
 from ..evaluation.reports import report_predictions, save_confusion_matrix
-from ..explain.evaluation import explain_run, mistakes
+from ..explain.summary import explain_run
 from ..modelfiles.paths import OutputPaths
 from ..modelfiles.sidecar import run_stamp, save_model_info
 from ..utils.atomic import atomic_path, write_json

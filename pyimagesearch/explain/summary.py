@@ -1,6 +1,7 @@
-"""What every evaluation adds after its classification report: the
-most-confused pairs, the top-losses gallery (with Grad-CAM heatmaps for a
-ConvNet) and the run's HTML report."""
+"""The write-up every evaluation ends with, after its classification
+report: the top-losses gallery (with Grad-CAM heatmaps for a ConvNet) and
+the run's HTML report, for a training run, crop_accuracy.py and
+train_model.py."""
 
 import os
 import time
@@ -8,61 +9,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import UnreadableImage, read_image
-from ..modelfiles.paths import OutputPaths
-from ..preprocessing import RESIZERS
+from ..evaluation.confusion import mistakes
 from .explainers import explainer_for
-from .gallery import Tile, save_gallery
-from .toplosses import format_confused, most_confused, top_losses
-
-THUMBNAIL = 128  # pixels: the gallery's and the report's pictures, not full photos
+from .losstiles import hdf5_top_loss_tiles, top_loss_tiles, write_top_losses
 
 
-def confused_pairs(y_true, y_pred, class_names):
-    """The most-confused pairs, printed (after the classification report) and
-    returned for the sidecar."""
-    pairs = most_confused(y_true, y_pred, class_names)
-    print(format_confused(pairs))
-    return pairs
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files an evaluation's write-up reads and writes, named after a
+    stem: OutputPaths of a training run has the same fields."""
+    model: str             # the model the report is about (its name titles the page)
+    confusion: str
+    top_losses: str
+    report: str
+    plot: str = None       # the training curves, if the run drew them
 
-
-def top_loss_tiles(images, labels, probs, class_names, n=16, explainer=None,
-                   paths=None, resize="simple", batch_size=32):
-    """Tiles of the `n` images with the highest loss, worst first.
-
-    `images` are uint8 as the model saw them before they became its floats; `paths` (optional) their files, whose
-    thumbnail replaces the small model-sized copy (cut to the same frame
-    with `resize`, so the heatmap still fits it). With an `explainer`
-    (explainers.ImageExplainer), each tile carries the heatmap of its predicted class."""
-    order, losses = top_losses(probs, labels, n)
-    maps = [None] * len(order)
-    if explainer is not None and len(order):
-        maps = np.concatenate([explainer.heatmaps(images[order[i:i + batch_size]])[0]
-                               for i in range(0, len(order), batch_size)])
-    resizer = RESIZERS[resize](THUMBNAIL, THUMBNAIL)
-    tiles = []
-    for i, loss, heatmap in zip(order, losses, maps):
-        # No array (a features file holds no pixels): grey unless the file can be read.
-        picture = images[i] if images is not None else np.full((THUMBNAIL, THUMBNAIL, 3), 200, np.uint8)
-        name = f"#{i}"
-        if paths is not None:
-            name = os.path.basename(paths[i])
-            try:
-                picture = resizer.preprocess(read_image(paths[i]))
-            except (UnreadableImage, OSError):
-                pass  # moved or deleted since: the model-sized copy still shows it
-        predicted = int(np.argmax(probs[i]))
-        tiles.append(Tile(picture, name, class_names[int(labels[i])], class_names[predicted],
-                          float(probs[i][predicted]), float(loss), heatmap))
-    return tiles
-
-
-def write_top_losses(path, tiles, title):
-    """The gallery PNG, or nothing for no tiles (--top-losses 0)."""
-    if tiles:
-        save_gallery(path, tiles, title)
-        return path
-    return None
+    @classmethod
+    def beside(cls, stem, model):
+        """`<stem>_confusion.png`, `<stem>_top_losses.png`, `<stem>_report.html`."""
+        return cls(model, stem + "_confusion.png", stem + "_top_losses.png", stem + "_report.html")
 
 
 def run_facts(run, class_names, source):
@@ -80,20 +45,6 @@ def run_facts(run, class_names, source):
     if versions:
         facts["versions"] = ", ".join(f"{name} {version}" for name, version in versions.items())
     return facts
-
-
-def mistakes(y_true, y_pred, class_names, evaluated_on="test"):
-    """The sidecar's facts about the mistakes, printed after the
-    classification report: the most-confused pairs, and the accuracy's 95%
-    bootstrap interval."""
-    from ..evaluation.bootstrap import accuracy_interval
-
-    pairs = confused_pairs(y_true, y_pred, class_names)
-    accuracy, interval = accuracy_interval(y_true, y_pred)
-    if interval:
-        print(f"[INFO] {evaluated_on} accuracy {accuracy:.4f}, 95% bootstrap interval "
-              f"{interval[0]:.4f} to {interval[1]:.4f} ({len(y_true)} images)")
-    return {"most_confused": pairs, f"{evaluated_on}_accuracy_ci95": interval}
 
 
 def explain_run(model, images, labels, probs, class_names, input_spec, outputs, run, top_n=16,
@@ -134,71 +85,6 @@ def explain_run(model, images, labels, probs, class_names, input_spec, outputs, 
           f"{time.perf_counter() - start:.1f}s")
 
 
-def hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer, data_key="images"):
-    """top_loss_tiles for images stored in an HDF5 file: only the rows
-    shown are read (in file order, as h5py requires), never the whole set.
-    Each tile is named by its file (the file's `paths`), or by its row in
-    files of older builds."""
-    import h5py
-
-    from ..io.hdf5file import read_paths
-
-    order, _ = top_losses(probs, labels, top_n)
-    rows = np.sort(order)
-    with h5py.File(db_path, "r") as db:
-        images = db[data_key][rows] if len(rows) else np.empty((0,))
-        files = read_paths(db, rows) if len(rows) else []
-    tiles = top_loss_tiles(images, np.asarray(labels)[rows], np.asarray(probs)[rows], class_names, top_n,
-                           explainer)
-    names = {f"#{i}": files[i] if files else f"row {rows[i]}" for i in range(len(rows))}
-    for tile in tiles:
-        tile.name = names[tile.name]
-    return tiles
-
-
-def evaluate_hdf5_run(model, db_path, spec, class_names, outputs, run, top_n=16, evaluated_on="test"):
-    """The end of train_alexnet.py: the best model evaluated on one HDF5
-    file (one view per image, as crop_accuracy.py's single view), with its
-    classification report, confusion matrix, most-confused pairs,
-    top-losses gallery and HTML report; the sidecar is rewritten with the
-    results. Returns the updated run."""
-    import cv2
-
-    from ..evaluation.cropaccuracy import predict_views
-    from ..evaluation.cropaccuracy import prepare as prepare_view
-    from ..evaluation.reports import report_predictions, save_confusion_matrix
-    from ..modelfiles.sidecar import save_model_info
-    from ..preprocessing import SimplePreprocessor
-
-    print(f"[INFO] evaluating the best model on {db_path} ({evaluated_on} split)...")
-    labels, probs, _ = predict_views(model, db_path, spec, ten_crop=False, progress=False)
-    y_pred = probs.argmax(axis=1)
-    fields, accuracy = report_predictions(labels, y_pred, class_names, split=evaluated_on)
-    run.update({**fields, "evaluated_on": evaluated_on, f"{evaluated_on}_images": len(labels),
-                **mistakes(labels, y_pred, class_names, evaluated_on)})
-    save_confusion_matrix(outputs.confusion, labels, y_pred, class_names,
-                          title=f"{run.get('architecture', 'model')}: {evaluated_on} accuracy {accuracy:.3f}")
-    save_model_info(outputs.model, class_names, spec, run)
-    resize = SimplePreprocessor(spec["width"], spec["height"], inter=cv2.INTER_AREA)
-    explainer = explainer_for(model, lambda images: prepare_view(images, resize, spec)) if top_n else None
-    tiles = hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer)
-    explain_run(model, None, labels, probs, class_names, spec, outputs, run, 0, evaluated_on=evaluated_on,
-                tiles=tiles)
-    return run
-
-
-@dataclass
-class ReportPaths(OutputPaths):
-    """The outputs explain_run writes for a script that trains nothing
-    (crop_accuracy.py, train_model.py): OutputPaths' names, after `name`
-    instead of the model's stem (no labels or plot of their own)."""
-    name: str = None
-
-    @property
-    def stem(self):
-        return self.name
-
-
 def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, stem, top_n=16,
                           arguments=None):
     """crop_accuracy.py's report: single view against 10-crop with their
@@ -220,7 +106,7 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
         results[name]["rank1_ci95"] = interval
         views.append((label, accuracy, interval))
     y_pred = crops.argmax(axis=1)
-    paths = ReportPaths(results["model"], None, None, stem)
+    paths = ReportFiles.beside(stem, results["model"])
     training = load_model_info(results["model"]).get("run", {})
     run = {"architecture": training.get("architecture", "model"), "arguments": arguments or {},
            "test_images": len(labels), "test_accuracy": results["ten_crop"]["rank1"],
@@ -250,7 +136,7 @@ def explain_transfer_run(probs, labels, paths, class_names, run, model_path, top
     sidecar's section), the top losses drawn from the image files the
     features file names, and the HTML report. Returns the files written."""
     run.update(mistakes(labels, np.asarray(probs).argmax(axis=1), class_names))
-    outputs = ReportPaths(model_path, None, None, os.path.splitext(model_path)[0])
+    outputs = ReportFiles.beside(os.path.splitext(model_path)[0], model_path)
     from ..evaluation.reports import save_confusion_matrix
 
     save_confusion_matrix(outputs.confusion, labels, np.asarray(probs).argmax(axis=1), class_names,
