@@ -61,8 +61,9 @@ def main():
 
     from pyimagesearch.evaluation.confusion import mistakes
     from pyimagesearch.evaluation.reports import evaluate_predictions, save_confusion_matrix
-    from pyimagesearch.explain.predict import explain_paths, keras_explainer
-    from pyimagesearch.explain.summary import explain_run
+    from pyimagesearch.explain.explainers import keras_explainer
+    from pyimagesearch.explain.predict import explain_paths
+    from pyimagesearch.explain.summary import EvaluatedImages, explain_run
     from pyimagesearch.inference.inputs import predict_paths
     from pyimagesearch.inference.outputs import write_predictions
     from pyimagesearch.inference.runtimes import load_classifier
@@ -92,8 +93,9 @@ def main():
 
     def explanation():  # what it adds now
         run.update(mistakes(split.y_test, state["y_pred"], class_names))
-        explain_run(model, split.x_test, split.y_test, state["probs"], class_names, spec, outputs, run, 16,
-                    paths=split.test_paths)
+        evaluated = EvaluatedImages(split.y_test, state["probs"], class_names, images=split.x_test,
+                                    paths=split.test_paths)
+        explain_run(model, evaluated, spec, outputs, run, 16)
 
     print(f"\n1. end of a train_vgg.py run, {len(split.y_test)} test images, {args.rounds} rounds")
     evaluation()  # warm-up: the first predict traces the model
@@ -108,11 +110,11 @@ def main():
                               output=os.path.join(work, "plain"))
 
     def explained():
-        explainer, prepare = keras_explainer(model, spec, args.model)
+        explainer = keras_explainer(model, spec, args.model)
         out = os.path.join(work, "explained")
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            write_predictions(explain_paths(explainer, prepare, spec, images, out, class_names,
-                                            batch_size=64), class_names, output=out)
+            write_predictions(explain_paths(explainer, spec, images, out, class_names, batch_size=64),
+                              class_names, output=out)
 
     os.makedirs(os.path.join(work, "plain"))
     os.makedirs(os.path.join(work, "explained"))

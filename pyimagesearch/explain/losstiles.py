@@ -3,6 +3,7 @@ first, each with its heatmap when the model has one, from images in memory,
 image files or rows of an HDF5 file."""
 
 import os
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -14,14 +15,27 @@ from .toplosses import top_losses
 THUMBNAIL = 128  # pixels: the gallery's and the report's pictures, not full photos
 
 
-def top_loss_tiles(images, labels, probs, class_names, n=16, explainer=None,
-                   paths=None, resize="simple", batch_size=32):
-    """Tiles of the `n` images with the highest loss, worst first.
+@dataclass
+class EvaluatedImages:
+    """What an evaluation predicted, image by image: the material of the
+    top-losses gallery and of the report."""
+    labels: np.ndarray            # (N,) true classes
+    probs: np.ndarray             # (N, classes) predicted probabilities
+    class_names: list
+    split: str = "test"           # which split they are ("test", or "val" without test images)
+    images: object = None         # uint8, as the model saw them (array or lazy rows), or None
+    paths: list = None            # their files, or None
 
-    `images` are uint8 as the model saw them before they became its floats; `paths` (optional) their files, whose
-    thumbnail replaces the small model-sized copy (cut to the same frame
-    with `resize`, so the heatmap still fits it). With an `explainer`
-    (explainers.ImageExplainer), each tile carries the heatmap of its predicted class."""
+
+def top_loss_tiles(evaluated, n=16, explainer=None, resize="simple", batch_size=32):
+    """Tiles of the `n` EvaluatedImages with the highest loss, worst first.
+
+    Without images (a features file holds no pixels) a tile is grey unless
+    its file can be read; a file's thumbnail replaces the small model-sized
+    copy (cut to the same frame with `resize`, so the heatmap still fits
+    it). With an `explainer` (explainers.ImageExplainer), each tile carries
+    the heatmap of its predicted class."""
+    images, labels, probs = evaluated.images, evaluated.labels, evaluated.probs
     order, losses = top_losses(probs, labels, n)
     maps = [None] * len(order)
     if explainer is not None and len(order):
@@ -30,37 +44,37 @@ def top_loss_tiles(images, labels, probs, class_names, n=16, explainer=None,
     resizer = RESIZERS[resize](THUMBNAIL, THUMBNAIL)
     tiles = []
     for i, loss, heatmap in zip(order, losses, maps):
-        # No array (a features file holds no pixels): grey unless the file can be read.
         picture = images[i] if images is not None else np.full((THUMBNAIL, THUMBNAIL, 3), 200, np.uint8)
         name = f"#{i}"
-        if paths is not None:
-            name = os.path.basename(paths[i])
+        if evaluated.paths is not None:
+            name = os.path.basename(evaluated.paths[i])
             try:
-                picture = resizer.preprocess(read_image(paths[i]))
+                picture = resizer.preprocess(read_image(evaluated.paths[i]))
             except (UnreadableImage, OSError):
                 pass  # moved or deleted since: the model-sized copy still shows it
         predicted = int(np.argmax(probs[i]))
-        tiles.append(Tile(picture, name, class_names[int(labels[i])], class_names[predicted],
-                          float(probs[i][predicted]), float(loss), heatmap))
+        tiles.append(Tile(picture, name, evaluated.class_names[int(labels[i])],
+                          evaluated.class_names[predicted], float(probs[i][predicted]), float(loss), heatmap))
     return tiles
 
 
-def hdf5_top_loss_tiles(db_path, labels, probs, class_names, top_n, explainer, data_key="images"):
-    """top_loss_tiles for images stored in an HDF5 file: only the rows
-    shown are read (in file order, as h5py requires), never the whole set.
-    Each tile is named by its file (the file's `paths`), or by its row in
-    files of older builds."""
+def hdf5_top_loss_tiles(db_path, evaluated, top_n, explainer, data_key="images"):
+    """top_loss_tiles for EvaluatedImages stored in an HDF5 file: only the
+    rows shown are read (in file order, as h5py requires), never the whole
+    set. Each tile is named by its file (the file's `paths`), or by its row
+    in files of older builds."""
     import h5py
 
     from ..io.hdf5file import read_paths
 
-    order, _ = top_losses(probs, labels, top_n)
+    order, _ = top_losses(evaluated.probs, evaluated.labels, top_n)
     rows = np.sort(order)
     with h5py.File(db_path, "r") as db:
         images = db[data_key][rows] if len(rows) else np.empty((0,))
         files = read_paths(db, rows) if len(rows) else []
-    tiles = top_loss_tiles(images, np.asarray(labels)[rows], np.asarray(probs)[rows], class_names, top_n,
-                           explainer)
+    shown = replace(evaluated, labels=np.asarray(evaluated.labels)[rows],
+                    probs=np.asarray(evaluated.probs)[rows], images=images, paths=None)
+    tiles = top_loss_tiles(shown, top_n, explainer)
     names = {f"#{i}": files[i] if files else f"row {rows[i]}" for i in range(len(rows))}
     for tile in tiles:
         tile.name = names[tile.name]
