@@ -27,7 +27,7 @@ def parse_args(argv):
                       help="folder with test.hdf5 (default: %(default)s)")
     data.add_argument("--split", default="test", choices=["test", "val", "train"],
                       help="which file of --hdf5 to evaluate (default: %(default)s)")
-    data.add_argument("--batch-size", type=int, default=32,
+    data.add_argument("-b", "--batch-size", type=int, default=32,
                       help="images per predict call; their 10 crops go in one call "
                            "(default: %(default)s)")
     parser.add_argument("-m", "--model", default="output/alexnet.keras",
@@ -56,9 +56,9 @@ def main(argv=None):
     db_path, file_classes = split_file(args.hdf5, args.split)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     from pyimagesearch.explain.summary import ReportFiles, explain_crop_accuracy
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
 
-    predictor = load_classifier(args.model)
+    predictor = load_predictor(args.model)
     if not args.output:
         check_output_file(output, "--output")
     views = evaluate_views(predictor, db_path, file_classes, args.batch_size)

@@ -62,11 +62,11 @@ def main():
     from pyimagesearch.evaluation.confusion import mistakes
     from pyimagesearch.evaluation.reports import evaluate_predictions, save_confusion_matrix
     from pyimagesearch.explain.explainers import keras_explainer
-    from pyimagesearch.explain.predict import explain_paths
+    from pyimagesearch.explain.overlays import explain_paths
     from pyimagesearch.explain.summary import EvaluatedImages, explain_run
     from pyimagesearch.inference.inputs import predict_paths
     from pyimagesearch.inference.outputs import write_predictions
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
     from pyimagesearch.modelfiles.paths import OutputPaths
     from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.training.data import load_run_split, predict_test
@@ -76,7 +76,7 @@ def main():
     with open(os.path.splitext(args.model)[0] + ".json") as f:
         sidecar = json.load(f)
     split = load_run_split(sidecar, args.dataset)
-    model, class_names, spec = load_classifier(args.model)
+    model, class_names, spec = load_predictor(args.model)
     work = tempfile.mkdtemp(prefix="bench_explain_")
     outputs = OutputPaths.from_args(os.path.join(work, "vgg.keras"))
     run = dict(sidecar["run"])

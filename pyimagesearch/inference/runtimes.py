@@ -51,7 +51,7 @@ def require_tensorflow(path):
                         f"and run the .onnx or .tflite file (needs only {REQUIREMENTS_FILE})", 1)
 
 
-def load_classifier(model_path, label_bin=None, width=None, height=None, flatten=None, *, threads=None):
+def load_predictor(model_path, label_bin=None, width=None, height=None, flatten=None, *, threads=None):
     """Return a Predictor (model, class_names, input_spec). The sidecar beside the model
     supplies everything; the tutorial's flags override it, and let a model
     without a sidecar be used at all."""
