@@ -52,11 +52,33 @@ def run_facts(run, class_names, source):
                        ("train_seconds", "training time (s)"), ("distribution", "distribution"),
                        ("finished", "finished (UTC)")):
         if run.get(key) is not None:
-            facts[label] = run[key]
+            facts[label] = distribution_words(run[key]) if key == "distribution" else run[key]
     versions = run.get("versions") or {}
     if versions:
         facts["versions"] = ", ".join(f"{name} {version}" for name, version in versions.items())
     return facts
+
+
+def distribution_words(distribution):
+    """The sidecar's distribution facts (training.distribute's describe) as
+    the report says them, e.g. "MirroredStrategy, 2 replicas, batch 32 per
+    replica (64 in all)"; a value of another shape as it is."""
+    if not isinstance(distribution, dict) or "strategy" not in distribution:
+        return distribution
+    strategy = distribution["strategy"]
+    # TensorFlow's default strategy is a private class: one device, no distribution.
+    words = ["none (one device)" if strategy.startswith("_Default") else strategy]
+    replicas, workers = distribution.get("replicas"), distribution.get("workers") or 1
+    if replicas is not None:
+        words.append(f"{replicas} replica{'s' if replicas != 1 else ''}")
+    if workers > 1:
+        words.append(f"{workers} workers")
+    per_replica, total = distribution.get("batch_size_per_replica"), distribution.get("global_batch_size")
+    if per_replica is not None:
+        words.append(f"batch {per_replica} per replica" + (f" ({total} in all)" if total != per_replica else ""))
+    if (distribution.get("lr_scale") or 1) != 1:
+        words.append(f"learning rate x{distribution['lr_scale']}")
+    return ", ".join(words)
 
 
 def explain_run(model, evaluated, input_spec, outputs, run, top_n=16):
