@@ -35,10 +35,10 @@ def parse_args(argv):
                         help="trained .keras or .skops model, or an export of one (.onnx, .tflite), with "
                              "its sidecar beside it (default: %(default)s)")
     parser.add_argument("--top-k", type=int, default=1, help="labels to print per image (default: 1)")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
+    parser.add_argument("-b", "--batch-size", type=int, default=64, help="images per predict call")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads of an exported model's runtime (.onnx, .tflite; default: every "
-                             "core); 1 is faster on a machine busy with other jobs")
+                             "core); on a machine busy with other jobs try 1 (BENCHMARKS.md, Exports)")
     out = parser.add_argument_group("output")
     out.add_argument("-o", "--output", default="output/predictions",
                      help="folder for annotated copies (default: %(default)s)")
@@ -72,67 +72,78 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def load_predictor(args):
+def open_model(args):
     """(function from paths to predict_paths-style results, class names) for
     --model: a .keras model or an export (.onnx, .tflite) that runs without
     TensorFlow, a .skops transfer model, with --explain's heatmaps or not."""
     from pyimagesearch.inference.inputs import predict_paths
     if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
         from pyimagesearch.inference.runtimes import require_tensorflow
+        from pyimagesearch.modelfiles.sidecar import load_model_info
         from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model
         from pyimagesearch.transfer.predict import predict_paths as predict_transfer
         check_no_input_flags(args)
         require_tensorflow(args.model)
         classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
-        loaded = (classifier, extractor)
         predict = partial(predict_transfer, classifier, extractor)
+        if args.explain:
+            from pyimagesearch.transfer.cam import cam_explainer
+            explainer = cam_explainer(classifier, extractor, args.model, args.explain_layer)
+            spec = load_model_info(args.model)["input"]
     else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
-        from pyimagesearch.inference.runtimes import load_classifier
+        from pyimagesearch.inference.runtimes import load_predictor
         from pyimagesearch.modelfiles.paths import keras3_names
         # The tutorial's --model x.model --label-bin x_lb.pickle: the files its trainer wrote.
         args.model, args.label_bin = keras3_names(args.model, args.label_bin, reading=True,
                                                   stream=sys.stderr)
         flatten = None if args.flatten is None else bool(args.flatten)
-        model, class_names, spec = load_classifier(args.model, args.label_bin, args.width,
+        model, class_names, spec = load_predictor(args.model, args.label_bin, args.width,
                                                    args.height, flatten, threads=args.threads)
-        loaded = (model, spec)
         predict = partial(predict_paths, model, spec, batch_size=args.batch_size)
+        if args.explain:
+            if not args.model.endswith(".keras"):
+                raise UserError(f"{args.model}: --explain needs the trained .keras or .skops model; an "
+                                "export keeps no gradients to draw heatmaps from")
+            from pyimagesearch.explain.explainers import keras_explainer
+            explainer = keras_explainer(model, spec, args.model, args.explain_layer)
     if args.explain:
-        if not args.model.endswith((".keras", ".skops")):
-            raise UserError(f"{args.model}: --explain needs the trained .keras or .skops model; an "
-                            "export keeps no gradients to draw heatmaps from")
-        from pyimagesearch.explain.predict import explained_results
-        return partial(explained_results, args, class_names=class_names, model=loaded[0],
-                       spec_or_extractor=loaded[1]), class_names
+        from pyimagesearch.explain.overlays import class_index_of, explain_paths
+        return partial(explain_paths, explainer, spec, output=args.output, class_names=class_names,
+                       class_index=class_index_of(args.explain_class, class_names),
+                       batch_size=args.batch_size), class_names
     return predict, class_names
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def check_args(args):
+    """The flags' one-line errors, before anything slow is imported."""
     if args.top_k < 1 or args.batch_size < 1 or (args.threads is not None and args.threads < 1):
         raise UserError("--top-k, --batch-size and --threads must be at least 1")
     if args.threads and not args.model.lower().endswith((".onnx", ".tflite")):
         raise UserError(f"{args.model}: --threads applies to exported models (.onnx, .tflite) only")
-    from pyimagesearch.utils.atomic import check_output_file, ensure_writable_folder, report_replaced
     if (args.explain_class or args.explain_layer) and not args.explain:
         raise UserError("--explain-class and --explain-layer go with --explain")
+    from pyimagesearch.utils.atomic import check_output_file, ensure_writable_folder
     if not args.no_annotate or args.explain:
         ensure_writable_folder(args.output, "--output")
     if args.csv:
         check_output_file(args.csv, "--csv")
     elif args.resume:
         raise UserError("--resume continues a --csv file; give the --csv of the interrupted run")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    check_args(args)
     replaced = [args.csv] if args.csv and os.path.exists(args.csv) and not args.resume else []
     # TensorFlow takes seconds to import, so it comes after the cheap checks
     # (and only for .keras and .skops models: exports run without it).
     from pyimagesearch.inference.csvfile import PredictionCSV
     from pyimagesearch.inference.inputs import expand_image_args
-    from pyimagesearch.inference.outputs import write_predictions
+    from pyimagesearch.inference.outputs import can_show, run_summary, write_predictions
+    from pyimagesearch.utils.atomic import report_replaced
     paths = expand_image_args(args.image)
-    show = args.show and bool(os.environ.get("DISPLAY") or sys.platform in ("darwin", "win32"))
-    if args.show and not show:
-        print("[NOTE] --show ignored: no display available", file=sys.stderr)
-    predict, class_names = load_predictor(args)
+    show = args.show and can_show()
+    predict, class_names = open_model(args)
     csv_file = (PredictionCSV(args.csv, paths, class_names, min(args.top_k, len(class_names)),
                               args.model, resume=args.resume) if args.csv else None)
     with csv_file or contextlib.nullcontext():
@@ -141,12 +152,9 @@ def main(argv=None):
                                        output=None if args.no_annotate else args.output,
                                        csv_file=csv_file, show=show)
     earlier = len(csv_file.done) if csv_file else 0
-    where = [] if args.no_annotate else [f"annotated images in {args.output}/"]
-    where += [f"heatmaps in {args.output}/"] if args.explain else []
-    where += [f"CSV in {args.csv}"] if args.csv else []
-    print(f"[INFO] classified {classified} of {len(paths)} images"
-          + (f" ({earlier} more were in the CSV already)" if earlier else "")
-          + (f"; {', '.join(where)}" if where else ""), file=sys.stderr)
+    places = ([] if args.no_annotate else [f"annotated images in {args.output}/"]) + (
+        [f"heatmaps in {args.output}/"] if args.explain else []) + ([f"CSV in {args.csv}"] if args.csv else [])
+    print(run_summary(classified, len(paths), earlier, places), file=sys.stderr)
     report_replaced(replaced)
     if not classified + earlier:
         raise UserError("none of the images could be read", 1)

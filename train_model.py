@@ -101,7 +101,7 @@ def main(argv=None):
            "tune_seconds": round(seconds, 1),
            **run_stamp(**{"scikit-learn": sklearn.__version__, "skops": skops.__version__})}
     run["architecture"] = f"{spec['backbone']} + logistic regression"
-    from pyimagesearch.explain.evaluation import explain_transfer_run
+    from pyimagesearch.explain.summary import explain_transfer_run
     written = explain_transfer_run(search.predict_proba(features[i:]), labels[i:], paths[i:], class_names,
                                    run, args.model, args.top_losses)
     save_classifier(args.model, search.best_estimator_)

@@ -57,12 +57,14 @@ def main():
     import keras
     import tensorflow as tf
 
+    from pyimagesearch.evaluation.confusion import mistakes
     from pyimagesearch.evaluation.reports import evaluate_predictions, save_confusion_matrix
-    from pyimagesearch.explain.evaluation import explain_run, mistakes
-    from pyimagesearch.explain.predict import explain_paths, keras_explainer
+    from pyimagesearch.explain.explainers import keras_explainer
+    from pyimagesearch.explain.overlays import explain_paths
+    from pyimagesearch.explain.summary import EvaluatedImages, explain_run
     from pyimagesearch.inference.inputs import predict_paths
     from pyimagesearch.inference.outputs import write_predictions
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
     from pyimagesearch.modelfiles.paths import OutputPaths
     from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.training.data import load_run_split, predict_test
@@ -72,7 +74,7 @@ def main():
     with open(os.path.splitext(args.model)[0] + ".json") as f:
         sidecar = json.load(f)
     split = load_run_split(sidecar, args.dataset)
-    model, class_names, spec = load_classifier(args.model)
+    model, class_names, spec = load_predictor(args.model)
     work = tempfile.mkdtemp(prefix="bench_explain_")
     outputs = OutputPaths.from_args(os.path.join(work, "vgg.keras"))
     run = dict(sidecar["run"])
@@ -89,8 +91,9 @@ def main():
 
     def explanation():  # what it adds now
         run.update(mistakes(split.y_test, state["y_pred"], class_names))
-        explain_run(model, split.x_test, split.y_test, state["probs"], class_names, spec, outputs, run, 16,
-                    paths=split.test_paths)
+        evaluated = EvaluatedImages(split.y_test, state["probs"], class_names, images=split.x_test,
+                                    paths=split.test_paths)
+        explain_run(model, evaluated, spec, outputs, run, 16)
 
     print(f"\n1. end of a train_vgg.py run, {len(split.y_test)} test images, {args.rounds} rounds")
     evaluation()  # warm-up: the first predict traces the model
@@ -105,11 +108,11 @@ def main():
                               output=os.path.join(work, "plain"))
 
     def explained():
-        explainer, prepare = keras_explainer(model, spec, args.model)
+        explainer = keras_explainer(model, spec, args.model)
         out = os.path.join(work, "explained")
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            write_predictions(explain_paths(explainer, prepare, spec, images, out, class_names,
-                                            batch_size=64), class_names, output=out)
+            write_predictions(explain_paths(explainer, spec, images, out, class_names, batch_size=64),
+                              class_names, output=out)
 
     os.makedirs(os.path.join(work, "plain"))
     os.makedirs(os.path.join(work, "explained"))

@@ -107,12 +107,12 @@ def bench_folder(found, paths, repeats):
 
 def open_runtimes(found):
     from pyimagesearch.export.source import load_source
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
 
     source = load_source(found[0][1])
     runtimes = {"original": (source.model, source.spec)}
     for label, path in found[1:]:
-        model, _, spec = load_classifier(path)
+        model, _, spec = load_predictor(path)
         runtimes[label] = (model, spec)
     return source, runtimes
 

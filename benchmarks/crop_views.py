@@ -29,9 +29,9 @@ def main():
     args = parser.parse_args()
 
     from pyimagesearch.evaluation.cropaccuracy import predict_views
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
 
-    model, _, spec = load_classifier(args.model)
+    model, _, spec = load_predictor(args.model)
     db_path = hdf5_file(args.hdf5, args.split)
     labels, single, views = predict_views(model, db_path, spec, batch_size=args.batch_size,
                                           average_crops=False)

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from pyimagesearch.evaluation.confusion import most_confused
 from pyimagesearch.explain.heatmap import peak
-from pyimagesearch.explain.toplosses import most_confused, per_image_loss, top_losses
+from pyimagesearch.explain.toplosses import per_image_loss, top_losses
 from pyimagesearch.utils.errors import UserError
 
 SIZE, SQUARE = 32, 6
@@ -117,7 +118,7 @@ def test_class_activation_map_is_the_linear_classifiers_weighted_feature_sum(cla
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from pyimagesearch.explain.cam import ClassActivationMap
+    from pyimagesearch.transfer.cam import ClassActivationMap
     from pyimagesearch.transfer.features import FeatureExtractor
 
     keras.utils.set_random_seed(0)

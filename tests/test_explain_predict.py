@@ -27,7 +27,7 @@ def test_explain_writes_a_gradcam_overlay_beside_each_annotated_copy(tmp_path, i
     import keras
 
     from pyimagesearch.inference.inputs import predict_paths
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
     from pyimagesearch.nn.conv import SmallVGGNet
     from pyimagesearch.training.data import input_spec_for
 
@@ -39,7 +39,7 @@ def test_explain_writes_a_gradcam_overlay_beside_each_annotated_copy(tmp_path, i
     assert result.returncode == 0, result.stderr
     paths = sorted(str(p) for p in images.glob("*/*.png"))
     # The same probabilities as a plain prediction, from the same batched pass as the heatmaps.
-    model, names, spec = load_classifier(str(model_path))
+    model, names, spec = load_predictor(str(model_path))
     expected = {p: f"{names[int(np.argmax(probs))]}\t{probs.max():.4f}"
                 for p, probs, _ in predict_paths(model, spec, paths)}
     printed = dict(line.split("\t", 1) for line in result.stdout.splitlines())

@@ -83,16 +83,16 @@ def export_predictions(model_path, images):
     """(probabilities of the .keras model, {export path: probabilities}) on `images`."""
     from pyimagesearch.export.verify import predict_kept
     from pyimagesearch.inference.inputs import expand_image_args
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
 
     paths = expand_image_args([str(images)])
-    model, _, spec = load_classifier(str(model_path))
+    model, _, spec = load_predictor(str(model_path))
     exports = sorted(p for p in model_path.parent.iterdir()
                      if p.suffix in (".onnx", ".tflite") or p.name.endswith("_saved_model"))
     probs = {}
     for path in exports:
         if path.suffix:
-            runtime, _, export_spec = load_classifier(str(path))
+            runtime, _, export_spec = load_predictor(str(path))
         else:
             from pyimagesearch.export.formats import SavedModel
 
@@ -218,10 +218,10 @@ def test_transfer_pipeline_exports_as_one_graph(workspace, capsys):
     assert capsys.readouterr().out.count("on 24 of 24 images") == 2
     reference = classifier.predict_proba(features)
     from pyimagesearch.export.verify import predict_kept
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
 
     for name in ("lr.onnx", "lr.tflite"):
-        runtime, _, export_spec = load_classifier(str(model_path.parent / name))
+        runtime, _, export_spec = load_predictor(str(model_path.parent / name))
         assert export_spec["scale"] == 1.0 and not export_spec["flatten"]
         probs = predict_kept(runtime, export_spec, paths)
         assert np.array_equal(np.argmax(probs, axis=1), np.argmax(reference, axis=1)), name

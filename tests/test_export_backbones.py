@@ -114,7 +114,7 @@ def test_every_family_exports_to_onnx_and_litert_with_the_same_predictions(famil
     import export
     from pyimagesearch.export.verify import predict_kept
     from pyimagesearch.inference.inputs import expand_image_args, load_batches
-    from pyimagesearch.inference.runtimes import load_classifier
+    from pyimagesearch.inference.runtimes import load_predictor
     from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.transfer.finetune import input_spec
 
@@ -139,7 +139,7 @@ def test_every_family_exports_to_onnx_and_litert_with_the_same_predictions(famil
     assert len(graph.input) == 1
     assert not {node.op_type for node in graph.node} & {"StatefulPartitionedCall", "PartitionedCall", "Erfc"}
     for suffix in (".onnx", ".tflite"):
-        runtime, _, export_spec = load_classifier(str(model_path.with_suffix(suffix)))
+        runtime, _, export_spec = load_predictor(str(model_path.with_suffix(suffix)))
         probs = predict_kept(runtime, export_spec, paths)
         assert np.array_equal(np.argmax(probs, axis=1), np.argmax(reference, axis=1)), suffix
         assert np.max(np.abs(probs - reference)) < 1e-3, suffix

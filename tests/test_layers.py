@@ -24,9 +24,7 @@ LAYERS = [
 ]
 
 # Ties that break the layers today, each with the work that removes it.
-KNOWN = {
-    ("explain", "transfer"): "explain/predict.py picks the .skops class activation map (transfer/cam.py)",
-}
+KNOWN = {}
 
 
 def imported_subpackages(path):

@@ -103,15 +103,28 @@ def _write_int8(source, fmt, tmp, float_path, calibration):
 
 
 def _accuracies(source, runtime, split):
-    """Test accuracy of the original and of the int8 export on the run's test split."""
+    """Test accuracy of the original and of the int8 export on the run's
+    test split, one view per image as the exports classify them (the run's
+    report may have averaged each image with its mirror: said so beside)."""
     kept, probs = source.predict(split.test_paths)
     readable = set(kept)
     labels = [label for path, label in zip(split.test_paths, split.test_labels) if path in readable]
     before = accuracy(probs, labels)
     after = accuracy(predict_kept(runtime, source.spec, kept), labels)
-    print(f"[INFO] test accuracy on the run's {len(kept)} test images: {before:.4f} original, "
-          f"{after:.4f} int8 ({(after - before) * 100:+.1f} points)")
+    print(f"[INFO] test accuracy on the run's {len(kept)} test images, one view each: {before:.4f} "
+          f"original, {after:.4f} int8 ({(after - before) * 100:+.1f} points){_report_view(source.info)}")
     return {"images": len(kept), "original": before, "int8": after}
+
+
+def _report_view(info):
+    """A note on the run's own test accuracy when it was measured another
+    way (each image averaged with its mirror), so the two are not compared
+    as if alike."""
+    run = info.get("run") or {}
+    if not run.get("test_mirror_average") or run.get("test_accuracy") is None:
+        return ""
+    return (f"; the run's report says {run['test_accuracy']:.4f} because it averaged each test image "
+            "with its mirror image")
 
 
 def _report(path, fmt, int8, check, original):

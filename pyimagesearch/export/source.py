@@ -31,9 +31,9 @@ def load_source(path, batch_size=32):
         return _transfer_source(path, batch_size)
     if not path.endswith(".keras"):
         raise UserError(f"{path}: export takes a .keras model or a .skops transfer classifier")
-    from ..inference.runtimes import load_classifier
+    from ..inference.runtimes import load_predictor
 
-    model, class_names, spec = load_classifier(path)
+    model, class_names, spec = load_predictor(path)
     info = load_model_info(path)
     _call_once(model)
 

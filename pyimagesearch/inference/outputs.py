@@ -91,3 +91,20 @@ def write_predictions(results, class_names, top_k=1, output=None, csv_file=None,
         print(f"[NOTE] replaced {replaced} annotated images of an earlier run in {output}/",
               file=sys.stderr)
     return classified
+
+
+def can_show():
+    """Whether --show can open a window here (a display, or macOS/Windows);
+    a note on stderr when it cannot."""
+    if os.environ.get("DISPLAY") or sys.platform in ("darwin", "win32"):
+        return True
+    print("[NOTE] --show ignored: no display available", file=sys.stderr)
+    return False
+
+
+def run_summary(classified, total, earlier, places):
+    """predict.py's last line: how many images were classified (`earlier`
+    were in a resumed CSV already) and where the outputs are."""
+    return (f"[INFO] classified {classified} of {total} images"
+            + (f" ({earlier} more were in the CSV already)" if earlier else "")
+            + (f"; {', '.join(places)}" if places else ""))

@@ -5,6 +5,7 @@ predict.py does not care which one it got."""
 
 import importlib.util
 import os
+from typing import NamedTuple
 
 from ..modelfiles.sidecar import load_label_names, load_model_info, sidecar_path
 from ..utils.errors import UserError
@@ -12,6 +13,14 @@ from .exportfile import REQUIREMENTS_FILE
 
 # Exported formats: extension -> the format name export.py and Keras use.
 EXPORT_FORMATS = {".onnx": "onnx", ".tflite": "litert"}
+
+
+class Predictor(NamedTuple):
+    """A model opened for inference with what its sidecar says: it unpacks
+    as (model, class_names, spec) too."""
+    model: object          # anything with predict_on_batch, input_shape, output_shape
+    class_names: list
+    spec: dict             # the sidecar's input spec: how to prepare its images
 
 
 def load_model(path, threads=None):
@@ -42,8 +51,8 @@ def require_tensorflow(path):
                         f"and run the .onnx or .tflite file (needs only {REQUIREMENTS_FILE})", 1)
 
 
-def load_classifier(model_path, label_bin=None, width=None, height=None, flatten=None, *, threads=None):
-    """Return (model, class_names, input_spec). The sidecar beside the model
+def load_predictor(model_path, label_bin=None, width=None, height=None, flatten=None, *, threads=None):
+    """Return a Predictor (model, class_names, input_spec). The sidecar beside the model
     supplies everything; the tutorial's flags override it, and let a model
     without a sidecar be used at all."""
     model = load_model(model_path, threads)
@@ -62,7 +71,7 @@ def load_classifier(model_path, label_bin=None, width=None, height=None, flatten
         if value is not None:
             spec[key] = value
     check_model_matches(model, model_path, class_names, spec)
-    return model, class_names, spec
+    return Predictor(model, class_names, spec)
 
 
 def check_export_sidecar(model_path, info):

@@ -24,8 +24,9 @@ from ..callbacks.bestmodel import BestModelCheckpoint
 from ..callbacks.interrupt import interrupt_between_batches
 from ..callbacks.rowlog import RowLog
 from ..datasets.classweights import weights_for_run
+from ..evaluation.confusion import mistakes
 from ..evaluation.reports import report_predictions, save_confusion_matrix
-from ..explain.evaluation import explain_run, mistakes
+from ..explain.summary import EvaluatedImages, explain_run
 from ..modelfiles.paths import OutputPaths
 from ..modelfiles.sidecar import run_stamp, save_model_info
 from ..utils.atomic import atomic_path, write_json
@@ -371,8 +372,8 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
     write_json(written.labels, split.class_names)
     save_model_info(written.model, split.class_names, input_spec, run)
     if chief:
-        explain_run(model, part.lazy(), part.labels, probs, split.class_names, input_spec, written,
-                    run, config.top_losses, paths=part.paths, evaluated_on=evaluated_on)
+        evaluated = EvaluatedImages(part.labels, probs, split.class_names, evaluated_on, part.lazy(), part.paths)
+        explain_run(model, evaluated, input_spec, written, run, config.top_losses)
         if replaced:
             print(f"[NOTE] replaced the previous {', '.join(replaced)}")
         outputs.print_written()

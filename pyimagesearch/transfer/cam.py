@@ -10,9 +10,10 @@ approximation: it is how the score splits over the image's positions.
 
 import numpy as np
 
-from ..transfer.classifier import linear_form
+from ..explain.explainers import ImageExplainer
+from ..explain.gradcam import normalise_maps
 from ..utils.errors import UserError
-from .gradcam import normalise_maps
+from .classifier import linear_form
 
 
 def class_maps(feature_maps, weights, class_index):
@@ -74,3 +75,13 @@ class ClassActivationMap:
         """Like GradCAM.heatmaps: maps scaled to 0..1 (positive evidence only)."""
         cams, probs, chosen = self.raw_maps(images, class_index)
         return normalise_maps(cams), probs, chosen
+
+
+def cam_explainer(classifier, extractor, model_path, layer=None):
+    """The class activation map of a .skops model, as predict.py --explain
+    draws it; its images go in as decoded (the extractor prepares them)."""
+    if layer is not None:
+        raise UserError("--explain-layer does not apply to a .skops model: its class activation map "
+                        "is exact on the feature map the backbone averages, and on no other layer")
+    return ImageExplainer(ClassActivationMap(extractor, classifier, where=model_path), lambda images: images,
+                          name="cam")
