@@ -14,8 +14,6 @@ the per-class report of each; writes all of it as JSON to --output
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from pyimagesearch import cli
 from pyimagesearch.utils.errors import run_cli
 

@@ -22,13 +22,13 @@ import os
 import sys
 from functools import partial
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from pyimagesearch.cli import add_verbose_argument
 from pyimagesearch.utils.errors import UserError, run_cli
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_verbose_argument(parser)
     parser.add_argument("-i", "--image", nargs="+", required=True,
                         help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", default="output/smallvggnet.keras",
