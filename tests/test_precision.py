@@ -130,12 +130,13 @@ def test_unknown_precision_is_a_one_line_error(script, colour_dataset):
 
 
 def test_best_model_checkpoint_saves_a_mixed_model_as_float32(tmp_path):
-    """train_alexnet.py saves through BestModelCheckpoint after every improving epoch."""
+    """The engine's --checkpoint best saves through BestModelCheckpoint after
+    every improving epoch, in float32 (training.run passes float32_copy)."""
     import keras
 
     from pyimagesearch.callbacks.bestmodel import BestModelCheckpoint
     from pyimagesearch.nn import MLP
-    from pyimagesearch.training.precision import with_policy
+    from pyimagesearch.training.precision import float32_copy, with_policy
 
     images, labels = read_colour_dataset(tmp_path / "data", per_class=6, size=(4, 4))
     x = images.reshape(len(images), -1).astype("float32") / 255
@@ -143,7 +144,8 @@ def test_best_model_checkpoint_saves_a_mixed_model_as_float32(tmp_path):
     assert model.layers[0].compute_dtype == "bfloat16"
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, labels, validation_data=(x, labels), epochs=1, verbose=0,
-              callbacks=[BestModelCheckpoint(str(tmp_path / "best.keras"), verbose=0)])
+              callbacks=[BestModelCheckpoint(str(tmp_path / "best.keras"), verbose=0,
+                                             saved_form=float32_copy)])
     loaded = keras.models.load_model(tmp_path / "best.keras", safe_mode=True)
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
 
