@@ -49,7 +49,7 @@ def main(argv=None):
         raise UserError("--c-grid values must be positive")
     if not args.model.endswith(".skops"):
         raise UserError(f"{args.model}: the classifier is saved with skops; give --model a .skops name")
-    from pyimagesearch.modelfiles.sidecar import run_stamp, save_model_info, sidecar_path
+    from pyimagesearch.modelfiles.sidecar import image_counts, run_stamp, save_model_info, sidecar_path
     from pyimagesearch.utils.atomic import check_output_file, report_replaced
 
     check_output_file(args.model, "--model")
@@ -92,7 +92,7 @@ def main(argv=None):
 
     spec = spec_from_attrs(attrs)
     run = {"arguments": vars(args), "features_file": os.path.abspath(args.db),
-           "source": attrs.get("source"), "train_rows": i, "test_rows": len(features) - i,
+           "source": attrs.get("source"), **image_counts(train=i, test=len(features) - i),
            "best_params": best, "cv_accuracy": float(search.best_score_),
            "class_weight": weight_record, **fields,
            "test_errors": [{"path": paths[i + j], "label": class_names[labels[i + j]],

@@ -224,7 +224,7 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
     from ..evaluation.bootstrap import accuracy_interval
     from ..evaluation.cropaccuracy import prepare as prepare_view
     from ..evaluation.reports import save_confusion_matrix
-    from ..modelfiles.sidecar import load_model_info
+    from ..modelfiles.sidecar import image_counts, load_model_info
     from ..preprocessing import SimplePreprocessor
 
     class_names = results["class_names"]
@@ -237,7 +237,7 @@ def explain_crop_accuracy(model, db_path, spec, results, labels, single, crops, 
     paths = ReportPaths(results["model"], None, None, stem)
     training = load_model_info(results["model"]).get("run", {})
     run = {"architecture": training.get("architecture", "model"), "arguments": arguments or {},
-           "test_images": len(labels), "test_accuracy": results["ten_crop"]["rank1"],
+           **image_counts(test=len(labels)), "test_accuracy": results["ten_crop"]["rank1"],
            "test_balanced_accuracy": results["ten_crop"].get("balanced_accuracy"),
            "test_macro_f1": results["ten_crop"].get("macro_f1"),
            "classification_report": results["ten_crop"]["classification_report"],
