@@ -5,6 +5,7 @@ ONNX or LiteRT file that takes the resized image's pixels."""
 import keras
 import numpy as np
 
+from ..preprocessing.inputspec import InputSpec
 from ..transfer.backbones import preprocess_function
 from ..transfer.classifier import linear_form
 from ..transfer.predict import load_backbone
@@ -22,15 +23,16 @@ def fold_transfer_model(classifier, spec, where):
     class probabilities, computing what FeatureExtractor + predict_proba
     compute (channel swap, the backbone's preprocess_input, the optional
     mirror average, the classifier)."""
+    spec = InputSpec.from_dict(spec, where)
     backbone = load_backbone(spec, where)
     kernel, bias = dense_weights(classifier, where)
-    pixels = keras.Input((spec["height"], spec["width"], 3), name="image")
-    features = backbone(BackboneInput(spec["backbone"])(pixels))
-    if spec.get("flip"):
-        mirrored = backbone(BackboneInput(spec["backbone"], mirror=True)(pixels))
+    pixels = keras.Input((spec.height, spec.width, 3), name="image")
+    features = backbone(BackboneInput(spec.backbone)(pixels))
+    if spec.flip:
+        mirrored = backbone(BackboneInput(spec.backbone, mirror=True)(pixels))
         features = keras.layers.Average()([features, mirrored])
     head = keras.layers.Dense(len(bias), activation="softmax", name="classifier")
-    model = keras.Model(pixels, head(features), name=f"{spec['backbone']}_logreg")
+    model = keras.Model(pixels, head(features), name=f"{spec.backbone}_logreg")
     head.set_weights([kernel, bias])
     return model
 

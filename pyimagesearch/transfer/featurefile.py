@@ -22,23 +22,23 @@ from tqdm import tqdm
 from ..datasets.folder import warn_left_out
 from ..io.hdf5datasetwriter import HDF5DatasetWriter
 from ..io.hdf5file import read_label_names, read_paths
+from ..preprocessing.inputspec import BACKBONE_KEYS, TRANSFER_PIXEL_KEYS, InputSpec
 from ..utils.errors import UserError
 from ..utils.interrupts import deferred_interrupts
 from .backbones import file_sha256
 
 DATA_KEY = "features"
 REQUIRED = (DATA_KEY, "labels", "label_names", "paths")
-SPEC_KEYS = ("width", "height", "depth", "resize", "channel_order", "backbone", "weights", "alpha",
-             "pooling", "flip", "seed", "feature_dim", "weights_sha256")
+SPEC_KEYS = (*TRANSFER_PIXEL_KEYS, *BACKBONE_KEYS)
 
 
 def feature_spec(backbone, weights, size, alpha, resize, flip, seed, dim):
-    """How the features were made: the file's attributes and the classifier
-    sidecar's "input" section, everything needed to compute them again."""
-    return {"width": size, "height": size, "depth": 3, "resize": resize, "channel_order": "BGR",
-            "backbone": backbone, "weights": weights, "alpha": alpha, "pooling": "avg",
-            "flip": bool(flip), "seed": seed, "feature_dim": dim,
-            "weights_sha256": file_sha256(weights) if weights not in (None, "imagenet") else None}
+    """How the features were made (an InputSpec): the file's attributes and
+    the classifier sidecar's "input" section, everything needed to compute
+    them again."""
+    return InputSpec(size, size, resize=resize, backbone=backbone, weights=weights, alpha=alpha,
+                     pooling="avg", flip=bool(flip), seed=seed, feature_dim=dim,
+                     weights_sha256=file_sha256(weights) if weights not in (None, "imagenet") else None)
 
 
 def spec_to_attrs(spec):
@@ -46,11 +46,11 @@ def spec_to_attrs(spec):
     return {key: "none" if value is None else value for key, value in spec.items()}
 
 
-def spec_from_attrs(attrs):
-    """The feature spec back from a file's attributes."""
-    spec = {key: None if attrs.get(key) == "none" else attrs.get(key) for key in SPEC_KEYS}
-    spec["flip"] = bool(spec["flip"])
-    return spec
+def spec_from_attrs(attrs, where="features file"):
+    """The feature spec (an InputSpec) back from a file's attributes; a
+    missing attribute takes its default."""
+    values = {key: None if attrs.get(key) == "none" else attrs.get(key) for key in SPEC_KEYS}
+    return InputSpec.from_dict(dict(values, flip=bool(values["flip"])), where)
 
 
 def write_feature_file(output_path, extractor, paths, labels, class_names, attrs,
