@@ -63,9 +63,10 @@ def predict_paths(classifier, extractor, paths):
         yield from in_path_order(chunk, classifier.predict_proba(features) if kept else (), skipped)
 
 
-def check_no_input_flags(args):
-    """The tutorial's input flags cannot apply: the sidecar fixes the input."""
-    for flag in ("label_bin", "width", "height", "flatten"):
-        if getattr(args, flag, None) is not None:
-            raise UserError(f"--{flag.replace('_', '-')} does not apply to a .skops model; its "
-                            "sidecar sets the input")
+def check_no_input_flags(label_bin=None, width=None, height=None, flatten=None):
+    """The tutorial's input flags (predict.py's --label-bin, --width,
+    --height, --flatten) cannot apply: the sidecar fixes the input."""
+    given = {"label-bin": label_bin, "width": width, "height": height, "flatten": flatten}
+    for flag, value in given.items():
+        if value is not None:
+            raise UserError(f"--{flag} does not apply to a .skops model; its sidecar sets the input")
