@@ -21,6 +21,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pyimagesearch import cli
 from pyimagesearch.export.options import FORMAT_NAMES, ExportOptions
 from pyimagesearch.utils.errors import run_cli
 
@@ -32,8 +33,10 @@ def parse_args(argv):
     parser.add_argument("-m", "--model", default=DEFAULTS.model,
                         help="trained .keras model or .skops classifier, with its sidecar (default: "
                              "%(default)s)")
-    parser.add_argument("-f", "--format", dest="formats", nargs="+", choices=FORMAT_NAMES,
+    parser.add_argument("--format", dest="formats", nargs="+", choices=FORMAT_NAMES,
                         default=DEFAULTS.formats, help="one or more formats to write (default: onnx)")
+    # -f is --flatten in predict.py; export.py's old -f (--format) still works.
+    cli.add_hidden_alias(parser, "-f", dest="formats", nargs="+", choices=FORMAT_NAMES)
     check = parser.add_argument_group("verification")
     check.add_argument("--images", nargs="+", default=DEFAULTS.images,
                        help="images to compare the original and the export on (default: a sample of "

@@ -54,9 +54,10 @@ def feature_spec(extractor, weights, alpha=None, seed=None):
                      weights_sha256=file_sha256(weights) if weights not in (None, "imagenet") else None)
 
 
-def spec_to_attrs(spec):
-    """HDF5 attributes cannot hold None; it is stored as "none"."""
-    return {key: "none" if value is None else value for key, value in spec.items()}
+def spec_to_attrs(spec, **extra):
+    """The file's attributes: the feature spec and `extra` (source, ...).
+    HDF5 attributes cannot hold None; it is stored as "none"."""
+    return {key: "none" if value is None else value for key, value in {**spec, **extra}.items()}
 
 
 def spec_from_attrs(attrs, where="features file"):
