@@ -47,9 +47,9 @@ class BackboneInput(keras.layers.Layer):
 
     def call(self, x):
         # Reversed slices, not keras.ops.flip: tf2onnx turns a flip (ReverseV2)
-        # into ReverseSequence between two Transposes, which took a third of
-        # onnxruntime's time on MobileNet-0.25; a slice with step -1 is one
-        # Slice node (benchmarks/bench_export.py, BENCHMARKS.md "Exports").
+        # into ReverseSequence between two Transposes, a large share of
+        # onnxruntime's time; a slice with step -1 is one Slice node
+        # (benchmarks/bench_export.py; the figures: BENCHMARKS.md "Exports").
         x = x[..., ::-1]
         if self.mirror:
             x = x[:, :, ::-1, :]
