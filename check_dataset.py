@@ -80,30 +80,21 @@ def main(argv=None):
         return 0
     cli.check_positive(args, "batch-size")
     cli.check_split_sizes(args)
-    from pyimagesearch.datacheck.run import CheckOptions, check
-    from pyimagesearch.utils.atomic import check_output_file
+    from pyimagesearch.datacheck.report import report_paths, write_reports
+    from pyimagesearch.datacheck.run import CheckOptions, backbone_choice, check
 
-    name = os.path.basename(os.path.normpath(args.dataset)) or "dataset"
-    outputs = {ext: getattr(args, ext) or os.path.join("output", f"{name}_check.{ext}")
-               for ext in ("html", "csv", "json")}
-    for ext, path in outputs.items():
-        check_output_file(path, f"--{ext}")
+    outputs = report_paths(args.dataset, html=args.html, csv=args.csv, json=args.json)
     if args.against and not os.path.isdir(args.against):
         raise UserError(f"{args.against}: --against folder not found")
-    options = CheckOptions(args.dataset, label_from=args.labels, seed=args.seed, test_size=args.test_size,
-                           val_size=args.val_size, against=args.against, workers=args.workers,
-                           backbone=None if args.fast else backbone_options(args), resize=args.resize,
-                           batch_size=args.batch_size, exclude=args.exclude)
-    result = check(options)
-    from pyimagesearch.datacheck.report import write_csv, write_html, write_summary
-
-    write_csv(outputs["csv"], result.findings)
-    write_summary(outputs["json"], result.summary)
-    size = write_html(outputs["html"], result)
-    print_summary(result, outputs, size)
+    backbone = None if args.fast else backbone_choice(args.backbone, args.weights, args.size, args.alpha)
+    result = check(CheckOptions(args.dataset, label_from=args.labels, seed=args.seed, test_size=args.test_size,
+                                val_size=args.val_size, against=args.against, workers=args.workers,
+                                backbone=backbone, resize=args.resize, batch_size=args.batch_size,
+                                exclude=args.exclude))
+    print_summary(result, outputs, write_reports(outputs, result))
     if args.quarantine:
-        moves = quarantine.plan(result.findings, args.dataset, args.quarantine_kinds)
-        manifest = quarantine.quarantine(moves, args.dataset, args.quarantine)
+        moves, manifest = quarantine.quarantine_findings(result.findings, args.dataset, args.quarantine_kinds,
+                                                         args.quarantine)
         print(f"[INFO] moved {len(moves)} files ({', '.join(args.quarantine_kinds)}) to {args.quarantine}; "
               f"undo: python check_dataset.py --restore {manifest}")
     found = [kind for kind in args.fail_on if result.summary["counts"].get(kind)]
@@ -111,15 +102,6 @@ def main(argv=None):
         print(f"[FAIL] found {', '.join(found)} (--fail-on)", file=sys.stderr)
         return 1
     return 0
-
-
-def backbone_options(args):
-    from pyimagesearch.transfer.backbones import check_backbone_args, parse_weights
-
-    weights = parse_weights(args.weights)
-    size, alpha = check_backbone_args(args.backbone, weights, args.size, args.alpha)
-    return {"name": args.backbone, "weights": weights if weights in (None, "imagenet")
-            else os.path.abspath(weights), "size": size, "alpha": alpha}
 
 
 def print_summary(result, outputs, size):

@@ -21,66 +21,54 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pyimagesearch.utils.errors import UserError, run_cli
+from pyimagesearch import cli
+from pyimagesearch.export.options import FORMAT_NAMES, ExportOptions
+from pyimagesearch.utils.errors import run_cli
 
-FORMAT_NAMES = ("onnx", "litert", "saved_model")
+DEFAULTS = ExportOptions()
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-m", "--model", default="output/smallvggnet.keras",
+    parser.add_argument("-m", "--model", default=DEFAULTS.model,
                         help="trained .keras model or .skops classifier, with its sidecar (default: "
                              "%(default)s)")
-    parser.add_argument("-f", "--format", dest="formats", nargs="+", choices=FORMAT_NAMES, default=["onnx"],
-                        help="one or more formats to write (default: onnx)")
+    parser.add_argument("--format", dest="formats", nargs="+", choices=FORMAT_NAMES,
+                        default=DEFAULTS.formats, help="one or more formats to write (default: onnx)")
+    # -f is --flatten in predict.py; export.py's old -f (--format) still works.
+    cli.add_hidden_alias(parser, "-f", dest="formats", nargs="+", choices=FORMAT_NAMES)
     check = parser.add_argument_group("verification")
-    check.add_argument("--images", nargs="+", default=None,
+    check.add_argument("--images", nargs="+", default=DEFAULTS.images,
                        help="images to compare the original and the export on (default: a sample of "
                             "the run's dataset)")
-    check.add_argument("--verify-images", type=int, default=64,
+    check.add_argument("--verify-images", type=int, default=DEFAULTS.verify_images,
                        help="how many images to compare on (default: %(default)s)")
     quant = parser.add_argument_group("int8 quantization")
     quant.add_argument("--int8", action="store_true",
                        help="also write int8 ONNX (static quantization) / LiteRT (full integer) files")
-    quant.add_argument("--calibrate", default=None,
+    quant.add_argument("--calibrate", default=DEFAULTS.calibrate,
                        help="folder of calibration images (default: the run's training split)")
-    quant.add_argument("--calibration-images", type=int, default=200,
+    quant.add_argument("--calibration-images", type=int, default=DEFAULTS.calibration_images,
                        help="how many images calibrate the int8 ranges (default: %(default)s)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    args.formats = list(dict.fromkeys(args.formats))
-    if args.verify_images < 1 or args.calibration_images < 1:
-        raise UserError("--verify-images and --calibration-images must be at least 1")
-    if args.int8 and not {"onnx", "litert"} & set(args.formats):
-        raise UserError("--int8 applies to --format onnx and litert only")
-    if not os.path.isfile(args.model):
-        raise UserError(f"{args.model}: model file not found; train one first (e.g. python train_vgg.py)")
-    if args.calibrate and not os.path.isdir(args.calibrate):
-        raise UserError(f"{args.calibrate}: calibration folder not found; pass a folder of images to "
-                        "--calibrate")
+    options = ExportOptions(**vars(parse_args(argv)))
+    options.check()
     from pyimagesearch.export.run import check_packages, export_model, planned_outputs
     from pyimagesearch.modelfiles.sidecar import sidecar_path
     from pyimagesearch.utils.atomic import check_output_file, report_replaced
 
-    check_packages(args.formats)
-    if args.int8 and not args.calibrate:
-        from pyimagesearch.export.splits import has_training_images, no_calibration_images
-        from pyimagesearch.modelfiles.sidecar import load_model_info
-
-        if not has_training_images(load_model_info(args.model)):
-            raise no_calibration_images()
-    planned = [path for _, _, path in planned_outputs(args.model, args.formats, args.int8)]
+    check_packages(options.formats)
+    planned = [path for _, _, path in planned_outputs(options.model, options.formats, options.int8)]
     for path in planned:
         check_output_file(path, "--model's folder")
     replaced = [p for path in planned for p in (path, sidecar_path(path)) if os.path.exists(p)]
     # TensorFlow takes seconds to import: only after the cheap checks.
     from pyimagesearch.export.source import load_source
 
-    source = load_source(args.model)
-    written = export_model(source, args)
+    written = export_model(load_source(options.model), options)
     print("[INFO] wrote " + ", ".join(f"{path} and {sidecar_path(path)}" for path, _ in written))
     report_replaced(replaced)
 

@@ -20,13 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch import cli
 from pyimagesearch.datasets.folder import encode_labels, find_dataset, report_skipped
-from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
+from pyimagesearch.transfer.backbones import check_backbone_args, feature_input_size, parse_weights
 from pyimagesearch.utils.atomic import check_output_file, report_replaced
 from pyimagesearch.utils.errors import run_cli
-
-# Objects in ImageNet training crops look larger than in whole photos, so
-# the 224-px backbones see whole photos better at a larger input.
-LARGER_INPUT = {224: 320}
 
 
 def parse_args(argv):
@@ -36,9 +32,8 @@ def parse_args(argv):
         parser, "resnet50",
         size_help="input width and height (default: 320 for the backbones trained at "
                   "224, such as resnet50 and mobilenet, the backbone's own 299 for "
-                  "inceptionv3 and xception): MobileNet 0.25 features of Animals scored "
-                  "0.976 test accuracy at 320 against 0.956 at 224, for about three "
-                  "times the extraction time (see BENCHMARKS.md)")
+                  "inceptionv3 and xception): whole photos give better features at the "
+                  "larger input, for a longer extraction (see BENCHMARKS.md)")
     model.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="average each image's features with its mirror image's; twice the "
                             "backbone work, fewer test errors (default: on)")
@@ -57,12 +52,9 @@ def main(argv=None):
     args = parse_args(argv)
     cli.check_positive(args, "batch-size", "buffer-size")
     weights = parse_weights(args.weights)
-    if args.size is None:
-        native = BACKBONES[args.backbone].size
-        args.size = LARGER_INPUT.get(native, native)
-    size, alpha = check_backbone_args(args.backbone, weights, args.size, args.alpha)
-    if weights not in (None, "imagenet"):
-        weights = os.path.abspath(weights)
+    size = feature_input_size(args.backbone) if args.size is None else args.size
+    size, alpha = check_backbone_args(args.backbone, weights, size, args.alpha)
+    weights = os.path.abspath(weights) if weights not in (None, "imagenet") else weights
     check_output_file(args.output, "--output")
     replaced = [args.output] if os.path.exists(args.output) else []
     paths, labels = find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
@@ -72,23 +64,26 @@ def main(argv=None):
     import keras
 
     from pyimagesearch.transfer.backbones import build_backbone, describe
-    from pyimagesearch.transfer.featurefile import feature_spec, spec_to_attrs, write_feature_file
+    from pyimagesearch.transfer.featurefile import (
+        LabelledImages,
+        feature_spec,
+        spec_to_attrs,
+        write_feature_file,
+    )
     from pyimagesearch.transfer.features import FeatureExtractor
 
     keras.utils.set_random_seed(args.seed)
-    model = build_backbone(args.backbone, weights, size, alpha)
-    extractor = FeatureExtractor(model, args.backbone, size, resize=args.resize,
-                                 batch_size=args.batch_size, workers=args.workers, flip=args.flip)
-    spec = feature_spec(args.backbone, weights, size, alpha, args.resize, args.flip, args.seed,
-                        extractor.dim)
-    attrs = spec_to_attrs(spec)
-    attrs["source"] = os.path.abspath(args.dataset)
-    attrs["excluded_files"] = args.exclude["excluded"] if args.exclude else 0
+    extractor = FeatureExtractor(build_backbone(args.backbone, weights, size, alpha), args.backbone, size,
+                                 resize=args.resize, batch_size=args.batch_size, workers=args.workers,
+                                 flip=args.flip)
+    attrs = spec_to_attrs(feature_spec(extractor, weights, alpha, args.seed),
+                          source=os.path.abspath(args.dataset),
+                          excluded_files=args.exclude["excluded"] if args.exclude else 0)
     print(f"[INFO] extracting {extractor.dim} features per image from {len(paths)} images of "
           f"{len(class_names)} classes with {describe(args.backbone, size, alpha)}"
           + (" (+ mirror images)" if args.flip else ""), file=sys.stderr)
-    count, skipped, seconds = write_feature_file(args.output, extractor, paths, y, class_names, attrs,
-                                                 buffer_size=args.buffer_size)
+    count, skipped, seconds = write_feature_file(args.output, extractor, LabelledImages(paths, y, class_names),
+                                                 attrs, buffer_size=args.buffer_size)
     report_skipped(skipped, len(paths))
     print(f"[INFO] wrote {count} rows x {extractor.dim} features to {args.output} in {seconds:.1f}s "
           f"({(count + len(skipped)) / seconds:.0f} images/s)")

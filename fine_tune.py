@@ -108,7 +108,7 @@ def main(argv=None):
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch.preprocessing.augmentation import augmentation_from_args
+    from pyimagesearch.preprocessing.augmentation import named_augmentation
     from pyimagesearch.training import distribute, run
     from pyimagesearch.training.config import RunConfig
     from pyimagesearch.training.optimizers import make_optimizer
@@ -134,7 +134,7 @@ def main(argv=None):
     result = run.fit_and_evaluate(
         model, split, phases, input_spec(args.size, args.backbone, args.resize), outputs,
         RunConfig.from_args(args, f"{args.backbone}-finetuned"),
-        augmentation=augmentation_from_args(args), dist=dist)
+        augmentation=named_augmentation(args.augmentation, args.flip, args.seed), dist=dist)
     return 130 if result["interrupted"] else 0
 
 

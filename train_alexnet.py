@@ -101,8 +101,8 @@ def main(argv=None):
         optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
                                    steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
     # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
-    spec = dict(input_spec_for(args.size, args.size, resize="simple",
-                               mean=[means["B"], means["G"], means["R"]]), scale=1.0, crop=args.size)
+    spec = input_spec_for(args.size, args.size, resize="simple",
+                          mean=[means["B"], means["G"], means["R"]]).replace(scale=1.0, crop=args.size)
     result = run.fit_and_evaluate(
         model, split, optimizer, spec, outputs,
         RunConfig.from_args(args, "alexnet", batch_size=batch_size, checkpoint="best"),

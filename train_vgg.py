@@ -54,7 +54,7 @@ def main(argv=None):
     import keras
 
     from pyimagesearch.nn.conv import SmallVGGNet
-    from pyimagesearch.preprocessing.augmentation import augmentation_from_args
+    from pyimagesearch.preprocessing.augmentation import named_augmentation
     from pyimagesearch.training import distribute, run
     from pyimagesearch.training.config import RunConfig
     from pyimagesearch.training.data import input_spec_for
@@ -73,7 +73,7 @@ def main(argv=None):
     result = run.fit_and_evaluate(
         model, split, optimizer, input_spec_for(args.size, args.size, resize=args.resize), outputs,
         RunConfig.from_args(args, "smallvggnet"),
-        augmentation=augmentation_from_args(args), dist=dist)
+        augmentation=named_augmentation(args.augmentation, args.flip, args.seed), dist=dist)
     return 130 if result["interrupted"] else 0
 
 

@@ -61,7 +61,7 @@ def read_time(stats):
 def transfer_on_the_tutorial_split(features_file, split, jobs):
     """train_model.py's classifier, tuned on the split's training images'
     features, and its probabilities for the split's test images."""
-    from pyimagesearch.transfer.classifier import tune_classifier
+    from pyimagesearch.transfer.classifier import GridSearch, tune_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file
 
     features, labels, class_names, paths, _ = read_feature_file(features_file)
@@ -70,7 +70,7 @@ def transfer_on_the_tutorial_split(features_file, split, jobs):
     test = [row[p] for p in split.test_paths]
     assert list(class_names) == list(split.class_names)
     assert np.array_equal(labels[test], split.y_test)
-    search = tune_classifier(features[train], labels[train], jobs=jobs, seed=42)
+    search = tune_classifier(features[train], labels[train], GridSearch(jobs=jobs), seed=42)
     return search.predict_proba(features[test])
 
 

@@ -86,13 +86,14 @@ def train_all(args):
 
 def transfer_predictions(model_path):
     """The logistic regression's test predictions, on the rows its run held out."""
+    from pyimagesearch.modelfiles.sidecar import load_model_info
     from pyimagesearch.transfer.classifier import load_classifier
     from pyimagesearch.transfer.featurefile import read_feature_file
 
-    with open(os.path.splitext(model_path)[0] + ".json", encoding="utf-8") as f:
-        run = json.load(f)["run"]
+    # load_model_info reads sidecars of every version (train_rows before 2).
+    run = load_model_info(model_path)["run"]
     features, labels, class_names, _, _ = read_feature_file(run["features_file"])
-    start = run["train_rows"]
+    start = run["train_images"]
     return load_classifier(model_path).predict(features[start:]), labels[start:], class_names
 
 

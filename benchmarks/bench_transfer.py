@@ -53,8 +53,8 @@ def main():
     from pyimagesearch.datasets.folder import encode_labels, find_dataset
     from pyimagesearch.evaluation.reports import evaluate_predictions
     from pyimagesearch.transfer.backbones import build_backbone
-    from pyimagesearch.transfer.classifier import split_rows, tune_classifier
-    from pyimagesearch.transfer.featurefile import read_feature_file, write_feature_file
+    from pyimagesearch.transfer.classifier import GridSearch, split_rows, tune_classifier
+    from pyimagesearch.transfer.featurefile import LabelledImages, read_feature_file, write_feature_file
     from pyimagesearch.transfer.features import FeatureExtractor
     from pyimagesearch.utils.atomic import atomic_path
 
@@ -72,17 +72,18 @@ def main():
             model = build_backbone(args.backbone, os.path.abspath(args.weights), size, args.alpha)
             extractor = FeatureExtractor(model, args.backbone, size, resize=resize, flip=flip)
             db = os.path.join(tmp, f"{index}.hdf5")
-            count, _, seconds = write_feature_file(db, extractor, paths, y, names, {}, progress=False)
+            count, _, seconds = write_feature_file(db, extractor, LabelledImages(paths, y, names), {},
+                                                   progress=False)
             x, labels_db, _, _, _ = read_feature_file(db)
             i = split_rows(len(x))
             for scale in (False, True):
-                search = tune_classifier(x[:i], labels_db[:i], scale=scale, jobs=-1)
+                search = tune_classifier(x[:i], labels_db[:i], GridSearch(jobs=-1), scale=scale)
                 _, _, accuracy = evaluate_predictions(labels_db[i:], search.predict(x[i:]), names)
                 resplit = []
                 for seed in range(RESPLITS):
                     order = np.random.default_rng(seed).permutation(len(x))
                     train, test = order[:i], order[i:]
-                    other = tune_classifier(x[train], labels_db[train], scale=scale, jobs=-1)
+                    other = tune_classifier(x[train], labels_db[train], GridSearch(jobs=-1), scale=scale)
                     resplit.append(other.score(x[test], labels_db[test]))
                 rows.append((name + (" + scaler" if scale else ""), resize, size, flip, scale,
                              count / seconds, search.best_params_["logreg__C"], accuracy,

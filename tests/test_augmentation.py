@@ -1,9 +1,8 @@
-import argparse
 
 import cv2
 import numpy as np
 
-from pyimagesearch.preprocessing.augmentation import augmentation_from_args, image_augmentation
+from pyimagesearch.preprocessing.augmentation import image_augmentation, named_augmentation
 from pyimagesearch.preprocessing.modelinput import to_model_input
 
 
@@ -29,8 +28,7 @@ def test_augmentation_presets_change_images_by_their_strength(tmp_path):
     batch = np.repeat(cv2.imread(str(tmp_path / "grid.png"))[None].astype(np.float32), 64, axis=0)
 
     def change(name):
-        args = argparse.Namespace(augmentation=name, flip=False, seed=3)
-        return np.abs(np.asarray(augmentation_from_args(args)(batch, training=True)) - batch).mean()
+        return np.abs(np.asarray(named_augmentation(name, flip=False, seed=3)(batch, training=True)) - batch).mean()
 
     assert change("none") == 0
     assert 0 < change("light") < 0.7 * change("tutorial")

@@ -248,7 +248,7 @@ def test_logistic_regression_is_fitted_with_the_balanced_weights(tmp_path):
                         "--jobs", 1, "--c-grid", 1.0, "--class-weight", "balanced")
     assert result.returncode == 0, result.stderr
     run = json.loads((tmp_path / "m.json").read_text())["run"]
-    train = labels[:run["train_rows"]]
+    train = labels[:run["train_images"]]
     counts = np.bincount(train, minlength=3)
     expected = len(train) / (3 * counts)
     assert run["class_weight"]["mode"] == "balanced"

@@ -86,7 +86,7 @@ def test_explain_draws_the_class_activation_map_of_a_skops_model(tmp_path, image
     model_path = tmp_path / "lr.skops"
     save_classifier(model_path, classifier)
     save_model_info(model_path, ["blue", "green", "red"],
-                    feature_spec("mobilenet", None, 32, 0.25, "simple", False, 0, extractor.dim))
+                    feature_spec(extractor, None, 0.25, 0))
     out = tmp_path / "out"
     result = run_script("predict.py", "--model", model_path, "--image", images, "--output", out,
                         "--explain", "--explain-class", "green")

@@ -3,7 +3,15 @@ import pickle
 
 import pytest
 
-from pyimagesearch.modelfiles.sidecar import load_label_names, load_model_info, save_model_info, sidecar_path
+from pyimagesearch.modelfiles.sidecar import (
+    FORMAT,
+    VERSION,
+    image_counts,
+    load_label_names,
+    load_model_info,
+    save_model_info,
+    sidecar_path,
+)
 from pyimagesearch.utils.errors import UserError
 
 
@@ -27,6 +35,67 @@ def test_missing_and_foreign_sidecars_are_user_errors(tmp_path):
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(UserError, match="not a valid JSON"):
         load_model_info(tmp_path / "broken.keras")
+
+
+# A version-1 sidecar of train_model.py, as the project wrote it before the
+# run keys were unified (train_rows/test_rows, no scale or flatten).
+VERSION_1_TRANSFER = {
+    "format": "pyimagesearch-model/1", "class_names": ["cats", "dogs"],
+    "input": {"width": 224, "height": 224, "depth": 3, "resize": "simple", "channel_order": "BGR",
+              "backbone": "mobilenet", "weights": None, "alpha": 0.25, "pooling": "avg", "flip": True,
+              "seed": 42, "feature_dim": 256, "weights_sha256": None},
+    "run": {"arguments": {"db": "f.hdf5"}, "features_file": "/data/f.hdf5", "train_rows": 30,
+            "test_rows": 10, "test_accuracy": 0.9},
+}
+
+
+def test_version_1_sidecar_loads_with_the_current_run_keys(tmp_path):
+    (tmp_path / "lr.json").write_text(json.dumps(VERSION_1_TRANSFER))
+    info = load_model_info(tmp_path / "lr.skops")
+    assert info["format"] == FORMAT and info["class_names"] == ["cats", "dogs"]
+    assert info["input"] == VERSION_1_TRANSFER["input"]
+    run = info["run"]
+    assert (run["train_images"], run["test_images"]) == (30, 10)
+    assert "train_rows" not in run and "test_rows" not in run
+    assert run["test_accuracy"] == 0.9 and run["features_file"] == "/data/f.hdf5"
+
+
+def test_saving_writes_the_current_version_and_run_keys(tmp_path):
+    spec = {"width": 8, "height": 8, "depth": 3}
+    info = save_model_info(tmp_path / "m.skops", ["a", "b"], spec, {"train_rows": 5, **image_counts(test=2)})
+    on_disk = json.loads((tmp_path / "m.json").read_text())
+    assert on_disk == info and on_disk["format"] == f"pyimagesearch-model/{VERSION}"
+    assert on_disk["run"] == {"train_images": 5, "test_images": 2}
+
+
+def one_line_error(path):
+    with pytest.raises(UserError) as caught:
+        load_model_info(path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path.with_suffix(".json")))
+    return message
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"class_names": []}, "class_names"),
+    ({"class_names": "cats"}, "class_names"),
+    ({"input": None}, "input"),
+    ({"input": {"width": "224", "height": 224}}, "input width"),
+    ({"input": {"width": 224}}, "input height"),
+    ({"run": [1, 2]}, "run section"),
+    ({"format": "pyimagesearch-model/two"}, "version"),
+])
+def test_malformed_sidecar_is_a_one_line_error_naming_the_file(tmp_path, change, problem):
+    (tmp_path / "m.json").write_text(json.dumps({**VERSION_1_TRANSFER, **change}))
+    message = one_line_error(tmp_path / "m.keras")
+    assert "malformed model sidecar" in message and problem in message
+
+
+def test_sidecar_of_a_newer_version_is_refused_in_one_line(tmp_path):
+    newer = {**VERSION_1_TRANSFER, "format": f"pyimagesearch-model/{VERSION + 1}"}
+    (tmp_path / "m.json").write_text(json.dumps(newer))
+    message = one_line_error(tmp_path / "m.keras")
+    assert f"written by a newer version {VERSION + 1}" in message and "update the project" in message
 
 
 class _Exploit:

@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED_DATA, assert_clean_failure, make_colour_dataset, needs_shared, run_script
 
 from pyimagesearch.transfer.backbones import check_backbone_args
-from pyimagesearch.transfer.classifier import load_classifier, save_classifier, tune_classifier
+from pyimagesearch.transfer.classifier import GridSearch, load_classifier, save_classifier, tune_classifier
 from pyimagesearch.utils.errors import UserError
 
 
@@ -118,8 +118,8 @@ def test_grid_search_picks_c_from_the_grid():
 
     x, y = make_classification(n_samples=240, n_features=20, n_informative=6, n_classes=3,
                                random_state=0)
-    plain = tune_classifier(x[:180], y[:180], jobs=1)
-    scaled = tune_classifier(x[:180] * 50, y[:180], scale=True, jobs=1)
+    plain = tune_classifier(x[:180], y[:180], GridSearch(jobs=1))
+    scaled = tune_classifier(x[:180] * 50, y[:180], GridSearch(jobs=1), scale=True)
     assert plain.best_params_["logreg__C"] in (0.0001, 0.001, 0.01, 0.1, 1.0)
     assert list(scaled.best_estimator_.named_steps) == ["scale", "logreg"]
     assert plain.score(x[180:], y[180:]) > 0.6

@@ -59,6 +59,13 @@ def quarantine(moves, root, folder):
     return path
 
 
+def quarantine_findings(findings, root, kinds, folder):
+    """Move the files of `findings` of `kinds` from dataset `root` into
+    `folder`; returns (the moves, the manifest that undoes them)."""
+    moves = plan(findings, root, kinds)
+    return moves, quarantine(moves, root, folder)
+
+
 def restore(path):
     """Put back every file `path` (a manifest) lists; returns how many moved."""
     manifest = read_manifest(path)

@@ -9,11 +9,30 @@ import cv2
 
 from ..datasets.imagefiles import UnreadableImage, read_image
 from ..explain.report import _HEAD, _e, _jpeg_uri, _section, _table
-from ..utils.atomic import atomic_path, write_json
+from ..utils.atomic import atomic_path, check_output_file, write_json
 from .findings import CSV_FIELDS, DUPLICATE_KINDS, KINDS, PROPERTY_KINDS
 
 THUMBNAIL = 112          # longest side, pixels
 GALLERY_LIMIT = 48       # pictures per kind (groups for duplicates): the page stays small
+
+
+def report_paths(dataset, **given):
+    """{"html", "csv", "json": path}: the one `given` (--html, --csv, --json),
+    else output/<dataset name>_check.<ext>; each checked to be writable."""
+    name = os.path.basename(os.path.normpath(dataset)) or "dataset"
+    paths = {ext: given.get(ext) or os.path.join("output", f"{name}_check.{ext}")
+             for ext in ("html", "csv", "json")}
+    for ext, path in paths.items():
+        check_output_file(path, f"--{ext}")
+    return paths
+
+
+def write_reports(paths, check):
+    """The CSV, JSON summary and HTML page of a check (paths: report_paths);
+    returns the page's size in bytes."""
+    write_csv(paths["csv"], check.findings)
+    write_summary(paths["json"], check.summary)
+    return write_html(paths["html"], check)
 
 
 def write_csv(path, findings):

@@ -52,6 +52,17 @@ class Stopwatch(dict):
         self.last = now
 
 
+def backbone_choice(name, weights, size=None, alpha=None):
+    """CheckOptions.backbone from --backbone, --weights (as given), --size
+    and --alpha, checked, with the backbone's defaults filled in."""
+    from ..transfer.backbones import check_backbone_args, parse_weights
+
+    weights = parse_weights(weights)
+    size, alpha = check_backbone_args(name, weights, size, alpha)
+    return {"name": name, "weights": weights if weights in (None, "imagenet") else os.path.abspath(weights),
+            "size": size, "alpha": alpha}
+
+
 def make_extractor(options):
     """The transfer stage's FeatureExtractor for options.backbone, or None."""
     if options.backbone is None:

@@ -47,7 +47,6 @@ def run_facts(run, class_names, source):
     facts = {"dataset": source, "classes": ", ".join(class_names)}
     for key, label in (("architecture", "model"), ("train_images", "training images"),
                        ("val_images", "validation images"), ("test_images", "test images"),
-                       ("train_rows", "training images"), ("test_rows", "test images"),
                        ("epochs_run", "epochs run"), ("best_epoch", "best epoch"),
                        ("train_seconds", "training time (s)"), ("distribution", "distribution"),
                        ("finished", "finished (UTC)")):

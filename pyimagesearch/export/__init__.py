@@ -1,6 +1,6 @@
 """Export a trained model for deployment without TensorFlow.
 
-source (open a .keras model, or fold a .skops transfer pipeline into one
+options (what export.py is asked to do, with its defaults), source (open a .keras model, or fold a .skops transfer pipeline into one
 Keras graph, with the way to compute the original's predictions), fold (the
 backbone + logistic regression as a single Keras model), formats (write ONNX,
 LiteRT and SavedModel files with Keras' `model.export`, and open them

@@ -5,6 +5,7 @@ ONNX or LiteRT file that takes the resized image's pixels."""
 import keras
 import numpy as np
 
+from ..preprocessing.inputspec import InputSpec
 from ..transfer.backbones import preprocess_function
 from ..transfer.classifier import linear_form
 from ..transfer.predict import load_backbone
@@ -22,15 +23,16 @@ def fold_transfer_model(classifier, spec, where):
     class probabilities, computing what FeatureExtractor + predict_proba
     compute (channel swap, the backbone's preprocess_input, the optional
     mirror average, the classifier)."""
+    spec = InputSpec.from_dict(spec, where)
     backbone = load_backbone(spec, where)
     kernel, bias = dense_weights(classifier, where)
-    pixels = keras.Input((spec["height"], spec["width"], 3), name="image")
-    features = backbone(BackboneInput(spec["backbone"])(pixels))
-    if spec.get("flip"):
-        mirrored = backbone(BackboneInput(spec["backbone"], mirror=True)(pixels))
+    pixels = keras.Input((spec.height, spec.width, 3), name="image")
+    features = backbone(BackboneInput(spec.backbone)(pixels))
+    if spec.flip:
+        mirrored = backbone(BackboneInput(spec.backbone, mirror=True)(pixels))
         features = keras.layers.Average()([features, mirrored])
     head = keras.layers.Dense(len(bias), activation="softmax", name="classifier")
-    model = keras.Model(pixels, head(features), name=f"{spec['backbone']}_logreg")
+    model = keras.Model(pixels, head(features), name=f"{spec.backbone}_logreg")
     head.set_weights([kernel, bias])
     return model
 
@@ -45,9 +47,9 @@ class BackboneInput(keras.layers.Layer):
 
     def call(self, x):
         # Reversed slices, not keras.ops.flip: tf2onnx turns a flip (ReverseV2)
-        # into ReverseSequence between two Transposes, which took a third of
-        # onnxruntime's time on MobileNet-0.25; a slice with step -1 is one
-        # Slice node (benchmarks/bench_export.py, BENCHMARKS.md "Exports").
+        # into ReverseSequence between two Transposes, a large share of
+        # onnxruntime's time; a slice with step -1 is one Slice node
+        # (benchmarks/bench_export.py; the figures: BENCHMARKS.md "Exports").
         x = x[..., ::-1]
         if self.mirror:
             x = x[:, :, ::-1, :]

@@ -86,7 +86,7 @@ def export_model(source, options):
                     export["size_ratio"] = os.path.getsize(tmp) / os.path.getsize(floats[fmt])
                     print(f"[INFO] {path}: {os.path.getsize(tmp) / 2**20:.2f} MiB, "
                           f"{1 / export['size_ratio']:.1f}x smaller than the float {fmt} file")
-                sidecars.append((path, {**source.info, "input": source.spec, "export": export}))
+                sidecars.append((path, {**source.info, "input": dict(source.spec), "export": export}))
         for path, info in sidecars:
             write_json(sidecar_path(path), info)
     return sidecars

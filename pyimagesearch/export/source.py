@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inference.inputs import predict_paths
-from ..modelfiles.sidecar import load_model_info
+from ..modelfiles.sidecar import load_model_info, sidecar_path
+from ..preprocessing.inputspec import InputSpec
 from ..utils.errors import UserError
 from .rewrite import exportable_model
 from .verify import kept_results
@@ -19,7 +20,7 @@ class ExportSource:
     path: str
     model: object        # Keras model to convert, already called once (the export needs it)
     class_names: list
-    spec: dict           # the exports' input spec (sidecar "input")
+    spec: InputSpec      # the exports' input spec (sidecar "input")
     info: dict           # the original sidecar
     predict: object      # paths -> (kept paths, probabilities) computed the original way
 
@@ -34,6 +35,7 @@ def load_source(path, batch_size=32):
     from ..inference.runtimes import load_predictor
 
     model, class_names, spec = load_predictor(path)
+    spec = InputSpec.from_dict(spec, sidecar_path(path))
     info = load_model_info(path)
     _call_once(model)
 
@@ -50,13 +52,12 @@ def _transfer_source(path, batch_size):
 
     classifier, class_names, extractor = load_transfer_model(path, batch_size)
     info = load_model_info(path)
-    model = fold_transfer_model(classifier, info["input"], path)
+    features = InputSpec.from_dict(info["input"], sidecar_path(path))
+    model = fold_transfer_model(classifier, features, path)
     _call_once(model)
     # The folded graph takes the resized BGR image's pixels as floats
     # (0..255); everything else happens inside it.
-    spec = {"width": info["input"]["width"], "height": info["input"]["height"], "depth": 3,
-            "resize": info["input"]["resize"], "channel_order": "BGR", "flatten": False,
-            "scale": 1.0, "mean": None}
+    spec = InputSpec(features.width, features.height, resize=features.resize, scale=1.0)
 
     def predict(paths):
         return kept_results(predict_transfer(classifier, extractor, paths))

@@ -61,11 +61,11 @@ def run_split(info, class_names):
 
 
 def _transfer_split(run, class_names):
-    """train_model.py trains on the first train_rows of the features file
+    """train_model.py trains on the first train_images rows of the features file
     (already shuffled) and tests on the rest; the file lists each row's image."""
     from ..transfer.featurefile import read_feature_file
 
-    db, rows = run["features_file"], run.get("train_rows")
+    db, rows = run["features_file"], run.get("train_images")
     if not os.path.isfile(db) or rows is None:
         return None
     _, labels, names, paths, attrs = read_feature_file(db)

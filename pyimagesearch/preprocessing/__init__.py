@@ -1,12 +1,10 @@
 from .aspectawarepreprocessor import AspectAwarePreprocessor
 from .croppreprocessor import CropPreprocessor
 from .imagetoarraypreprocessor import ImageToArrayPreprocessor
+from .inputspec import RESIZERS, InputSpec
 from .meanpreprocessor import MeanPreprocessor
 from .patchpreprocessor import PatchPreprocessor
 from .simplepreprocessor import SimplePreprocessor
 
-# The resize modes the scripts' --resize flag names.
-RESIZERS = {"simple": SimplePreprocessor, "aspect": AspectAwarePreprocessor}
-
-__all__ = ["RESIZERS", "AspectAwarePreprocessor", "CropPreprocessor", "ImageToArrayPreprocessor",
+__all__ = ["RESIZERS", "AspectAwarePreprocessor", "CropPreprocessor", "ImageToArrayPreprocessor", "InputSpec",
            "MeanPreprocessor", "PatchPreprocessor", "SimplePreprocessor"]

@@ -11,9 +11,10 @@ AUGMENTATIONS = {
 }
 
 
-def augmentation_from_args(args):
-    """The training augmentation of --augmentation, --flip and --seed."""
-    return image_augmentation(**AUGMENTATIONS[args.augmentation], flip=args.flip, seed=args.seed)
+def named_augmentation(name, flip=True, seed=None):
+    """The training augmentation AUGMENTATIONS[`name`] (--augmentation),
+    with --flip and --seed."""
+    return image_augmentation(**AUGMENTATIONS[name], flip=flip, seed=seed)
 
 
 def image_augmentation(rotation=30, shift=0.1, shear=0.2, zoom=0.2, flip=True, seed=None):

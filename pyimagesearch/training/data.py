@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..datasets import CHANNEL_ORDER
+from ..preprocessing.inputspec import InputSpec
 from ..preprocessing.modelinput import to_model_input
 from .sources import ArrayImages, Part, Split, load_run_split, load_split  # noqa: F401 (their old home)
 
@@ -169,5 +169,4 @@ def predict_part(model, part, input_spec, batch_size, mirror_average=False):
 
 
 def input_spec_for(width, height, depth=3, flatten=False, resize="simple", mean=None):
-    return {"width": width, "height": height, "depth": depth, "flatten": flatten,
-            "resize": resize, "channel_order": CHANNEL_ORDER, "scale": 1 / 255.0, "mean": mean}
+    return InputSpec(width, height, depth, flatten, resize, mean=mean)

@@ -28,7 +28,7 @@ from ..evaluation.confusion import mistakes
 from ..evaluation.reports import report_predictions, save_confusion_matrix
 from ..explain.summary import EvaluatedImages, explain_run
 from ..modelfiles.paths import OutputPaths
-from ..modelfiles.sidecar import run_stamp, save_model_info
+from ..modelfiles.sidecar import image_counts, run_stamp, save_model_info
 from ..utils.atomic import atomic_path, write_json
 from ..utils.errors import UserError
 from . import precision
@@ -154,9 +154,7 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
             "epochs_requested": config.epochs,
             "class_weight": weight_record,
             **trained,
-            "train_images": n_train,
-            "val_images": len(split.val),
-            "test_images": len(split.test),
+            **image_counts(train=n_train, val=len(split.val), test=len(split.test)),
             "data": split.data,
         }
         # The saved model, evaluated as users will load it.

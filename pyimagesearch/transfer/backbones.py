@@ -40,6 +40,19 @@ BACKBONES = {
 }
 
 
+# Objects in ImageNet training crops look larger than in whole photos, so
+# the 224-px backbones see whole photos better at a larger input
+# (BENCHMARKS.md, "Transfer learning").
+LARGER_INPUT = {224: 320}
+
+
+def feature_input_size(name):
+    """extract_features.py's default --size for backbone `name`: 320 for
+    those trained at 224, else the backbone's own size."""
+    native = BACKBONES[name].size
+    return LARGER_INPUT.get(native, native)
+
+
 def check_backbone_args(name, weights, size=None, alpha=None):
     """Validate the flags before TensorFlow is imported; return (size, alpha)
     with the backbone's defaults filled in. `weights` is "imagenet", None or

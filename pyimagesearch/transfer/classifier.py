@@ -3,6 +3,7 @@
 
 import os
 import zipfile
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,12 +18,22 @@ def split_rows(n, train_fraction=0.75):
     return int(n * train_fraction)
 
 
-def tune_classifier(x, y, c_grid=C_GRID, scale=False, jobs=None, cv=3, seed=42, class_weight=None):
-    """GridSearchCV over C for a logistic regression, optionally after a
-    StandardScaler (fitted inside each fold; on the Animals benchmark it did
-    not help, so train_model.py does not offer it). `class_weight="balanced"`
-    weighs the classes as --class-weight balanced does (scikit-learn computes
-    them from each fold's rows). Returns the fitted search."""
+@dataclass(frozen=True)
+class GridSearch:
+    """How C is tuned: the values tried, the cross-validation folds and the
+    parallel jobs (-1: every core)."""
+    c_grid: tuple = C_GRID
+    folds: int = 3
+    jobs: int | None = None
+
+
+def tune_classifier(x, y, search=GridSearch(), scale=False, seed=42, class_weight=None):
+    """GridSearchCV (`search`) over C for a logistic regression, optionally
+    after a StandardScaler (fitted inside each fold; on the Animals benchmark
+    it did not help (BENCHMARKS.md), so train_model.py does not offer it).
+    `class_weight="balanced"` weighs the classes as --class-weight balanced
+    does (scikit-learn computes them from each fold's rows). Returns the
+    fitted search."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import Pipeline
@@ -31,8 +42,9 @@ def tune_classifier(x, y, c_grid=C_GRID, scale=False, jobs=None, cv=3, seed=42, 
     steps = [("scale", StandardScaler())] if scale else []
     steps.append(("logreg", LogisticRegression(max_iter=1000, random_state=seed,
                                                 class_weight=class_weight)))
-    search = GridSearchCV(Pipeline(steps), {"logreg__C": list(c_grid)}, cv=cv, n_jobs=jobs)
-    return search.fit(x, y)
+    grid = GridSearchCV(Pipeline(steps), {"logreg__C": list(search.c_grid)}, cv=search.folds,
+                        n_jobs=search.jobs)
+    return grid.fit(x, y)
 
 
 def save_classifier(path, classifier):

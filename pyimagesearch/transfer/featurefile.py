@@ -14,6 +14,7 @@ list, so the first 75% and the rest make the tutorial's train/test split.
 
 import os
 import time
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -22,45 +23,58 @@ from tqdm import tqdm
 from ..datasets.folder import warn_left_out
 from ..io.hdf5datasetwriter import HDF5DatasetWriter
 from ..io.hdf5file import read_label_names, read_paths
+from ..preprocessing.inputspec import BACKBONE_KEYS, TRANSFER_PIXEL_KEYS, InputSpec
 from ..utils.errors import UserError
 from ..utils.interrupts import deferred_interrupts
 from .backbones import file_sha256
 
 DATA_KEY = "features"
 REQUIRED = (DATA_KEY, "labels", "label_names", "paths")
-SPEC_KEYS = ("width", "height", "depth", "resize", "channel_order", "backbone", "weights", "alpha",
-             "pooling", "flip", "seed", "feature_dim", "weights_sha256")
+SPEC_KEYS = (*TRANSFER_PIXEL_KEYS, *BACKBONE_KEYS)
 
 
-def feature_spec(backbone, weights, size, alpha, resize, flip, seed, dim):
-    """How the features were made: the file's attributes and the classifier
-    sidecar's "input" section, everything needed to compute them again."""
-    return {"width": size, "height": size, "depth": 3, "resize": resize, "channel_order": "BGR",
-            "backbone": backbone, "weights": weights, "alpha": alpha, "pooling": "avg",
-            "flip": bool(flip), "seed": seed, "feature_dim": dim,
-            "weights_sha256": file_sha256(weights) if weights not in (None, "imagenet") else None}
+@dataclass
+class LabelledImages:
+    """The images to extract features from: their files, each one's class
+    index and the class names."""
+    paths: list
+    labels: list
+    class_names: list
 
 
-def spec_to_attrs(spec):
-    """HDF5 attributes cannot hold None; it is stored as "none"."""
-    return {key: "none" if value is None else value for key, value in spec.items()}
+def feature_spec(extractor, weights, alpha=None, seed=None):
+    """How `extractor`'s features were made (an InputSpec): its backbone,
+    input size, resize mode, mirror averaging and feature count, and the
+    `weights`, `alpha` and `seed` its model was built with. It becomes the
+    file's attributes and the classifier sidecar's "input" section:
+    everything needed to compute the features again."""
+    return InputSpec(extractor.size, extractor.size, resize=extractor.resize, backbone=extractor.backbone,
+                     weights=weights, alpha=alpha, pooling="avg", flip=bool(extractor.flip), seed=seed,
+                     feature_dim=extractor.dim,
+                     weights_sha256=file_sha256(weights) if weights not in (None, "imagenet") else None)
 
 
-def spec_from_attrs(attrs):
-    """The feature spec back from a file's attributes."""
-    spec = {key: None if attrs.get(key) == "none" else attrs.get(key) for key in SPEC_KEYS}
-    spec["flip"] = bool(spec["flip"])
-    return spec
+def spec_to_attrs(spec, **extra):
+    """The file's attributes: the feature spec and `extra` (source, ...).
+    HDF5 attributes cannot hold None; it is stored as "none"."""
+    return {key: "none" if value is None else value for key, value in {**spec, **extra}.items()}
 
 
-def write_feature_file(output_path, extractor, paths, labels, class_names, attrs,
-                       buffer_size=1000, progress=True):
-    """Extract features for `paths` (with integer `labels`, one per path) and
-    write them atomically to `output_path`. Unreadable images are left out,
+def spec_from_attrs(attrs, where="features file"):
+    """The feature spec (an InputSpec) back from a file's attributes; a
+    missing attribute takes its default."""
+    values = {key: None if attrs.get(key) == "none" else attrs.get(key) for key in SPEC_KEYS}
+    return InputSpec.from_dict(dict(values, flip=bool(values["flip"])), where)
+
+
+def write_feature_file(output_path, extractor, images, attrs, buffer_size=1000, progress=True):
+    """Extract features for `images` (LabelledImages) and write them
+    atomically to `output_path`. Unreadable images are left out,
     and so is a class none of whose images could be read (a warning names
     it; the labels are renumbered over the classes kept). Returns (rows
     written, [(skipped path, reason)], seconds)."""
-    label_of = dict(zip(paths, labels))
+    paths, class_names = images.paths, images.class_names
+    label_of = dict(zip(paths, images.labels))
     skipped, count = [], 0
     with HDF5DatasetWriter((len(paths), extractor.dim), output_path, data_key=DATA_KEY,
                            buf_size=buffer_size, dtype="float32", attrs=attrs) as writer:

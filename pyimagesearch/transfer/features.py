@@ -18,6 +18,7 @@ class FeatureExtractor:
     def __init__(self, model, backbone, size, resize="simple", batch_size=32, workers=None,
                  flip=False):
         self.model = model
+        self.backbone, self.size, self.resize = backbone, size, resize
         self.preprocess_input = preprocess_function(backbone)
         self.resizer = RESIZERS[resize](size, size)
         self.batch_size = batch_size

@@ -15,6 +15,7 @@ itself, so predict.py needs nothing but the size from the sidecar.
 
 import numpy as np
 
+from ..preprocessing.inputspec import InputSpec
 from ..training.phases import Phase
 from ..utils.errors import UserError
 from .backbones import build_backbone, preprocess_function
@@ -154,7 +155,5 @@ def fine_tuning_phases(head_optimizer, fine_tune_optimizer, warmup_epochs, epoch
 def input_spec(size, backbone, resize="simple"):
     """The sidecar's input section: BGR pixels cast to float, unscaled (the
     model applies `backbone`'s preprocess_input itself, as recorded here)."""
-    from ..training.data import input_spec_for
-
-    return dict(input_spec_for(size, size, resize=resize), scale=1.0,
-                preprocessing=f"in the model: BGR->RGB, then {backbone} preprocess_input")
+    return InputSpec(size, size, resize=resize, scale=1.0,
+                     preprocessing=f"in the model: BGR->RGB, then {backbone} preprocess_input")
