@@ -20,8 +20,6 @@ import os
 import sys
 import textwrap
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from pyimagesearch import cli
 from pyimagesearch.datacheck.findings import KINDS, QUARANTINE_DEFAULT, Thresholds
 from pyimagesearch.utils.errors import UserError, run_cli

@@ -19,8 +19,6 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from pyimagesearch import cli
 from pyimagesearch.export.options import FORMAT_NAMES, ExportOptions
 from pyimagesearch.utils.errors import run_cli
@@ -30,6 +28,7 @@ DEFAULTS = ExportOptions()
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_verbose_argument(parser)
     parser.add_argument("-m", "--model", default=DEFAULTS.model,
                         help="trained .keras model or .skops classifier, with its sidecar (default: "
                              "%(default)s)")

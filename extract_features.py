@@ -16,8 +16,6 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from pyimagesearch import cli
 from pyimagesearch.datasets.folder import encode_labels, find_dataset, report_skipped
 from pyimagesearch.transfer.backbones import check_backbone_args, feature_input_size, parse_weights
