@@ -78,8 +78,8 @@ def main(argv=None):
         return 0
     cli.check_positive(args, "batch-size")
     cli.check_split_sizes(args)
+    from pyimagesearch.datacheck.checkdataset import CheckOptions, backbone_choice, check
     from pyimagesearch.datacheck.report import report_paths, write_reports
-    from pyimagesearch.datacheck.run import CheckOptions, backbone_choice, check
 
     outputs = report_paths(args.dataset, html=args.html, csv=args.csv, json=args.json)
     if args.against and not os.path.isdir(args.against):

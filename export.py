@@ -53,9 +53,11 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    options = ExportOptions(**vars(parse_args(argv)))
+    flags = vars(parse_args(argv))
+    del flags["verbose"]  # run_cli has read it: TensorFlow's start-up lines
+    options = ExportOptions(**flags)
     options.check()
-    from pyimagesearch.export.run import check_packages, export_model, planned_outputs
+    from pyimagesearch.export.exportmodel import check_packages, export_model, planned_outputs
     from pyimagesearch.modelfiles.sidecar import sidecar_path
     from pyimagesearch.utils.atomic import check_output_file, report_replaced
 

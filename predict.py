@@ -80,8 +80,8 @@ def open_model(args):
     if args.model.endswith(".skops"):  # backbone features + classifier from train_model.py
         from pyimagesearch.inference.runtimes import require_tensorflow
         from pyimagesearch.modelfiles.sidecar import load_model_info
-        from pyimagesearch.transfer.predict import check_no_input_flags, load_transfer_model
-        from pyimagesearch.transfer.predict import predict_paths as predict_transfer
+        from pyimagesearch.transfer.skopsmodel import check_no_input_flags, load_transfer_model
+        from pyimagesearch.transfer.skopsmodel import predict_paths as predict_transfer
         check_no_input_flags(args.label_bin, args.width, args.height, args.flatten)
         require_tensorflow(args.model)
         classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)

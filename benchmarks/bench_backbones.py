@@ -96,8 +96,8 @@ def int8_export(source, fmt, float_path, images):
 def measure(name, args, images, work):
     import keras
 
+    from pyimagesearch.export.exportmodel import export_model
     from pyimagesearch.export.rewrite import exportable_model
-    from pyimagesearch.export.run import export_model
     from pyimagesearch.export.source import load_source
     from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.transfer.finetune import build_model, input_spec

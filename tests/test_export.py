@@ -197,7 +197,7 @@ def test_transfer_pipeline_exports_as_one_graph(workspace, capsys):
     from pyimagesearch.modelfiles.sidecar import save_model_info
     from pyimagesearch.transfer.classifier import save_classifier
     from pyimagesearch.transfer.features import FeatureExtractor
-    from pyimagesearch.transfer.predict import load_backbone
+    from pyimagesearch.transfer.skopsmodel import load_backbone
 
     root, dataset = workspace
     spec = {"width": 32, "height": 32, "depth": 3, "resize": "simple", "channel_order": "BGR",
@@ -365,7 +365,7 @@ def test_a_float_export_that_disagrees_on_top1_is_not_written(workspace):
     import keras
 
     import export
-    from pyimagesearch.export.run import export_model
+    from pyimagesearch.export.exportmodel import export_model
     from pyimagesearch.export.source import load_source
     from pyimagesearch.utils.errors import UserError
 

@@ -69,7 +69,7 @@ class Thumbnails:
 
 
 def write_html(path, check):
-    """`check` is a datacheck.run.CheckResult. Returns the page's size in bytes."""
+    """`check` is a datacheck.checkdataset.CheckResult. Returns the page's size in bytes."""
     page = render(check)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(page)

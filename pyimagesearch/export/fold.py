@@ -8,7 +8,7 @@ import numpy as np
 from ..preprocessing.inputspec import InputSpec
 from ..transfer.backbones import preprocess_function
 from ..transfer.classifier import linear_form
-from ..transfer.predict import load_backbone
+from ..transfer.skopsmodel import load_backbone
 
 
 def dense_weights(classifier, where):

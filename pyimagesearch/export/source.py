@@ -46,8 +46,8 @@ def load_source(path, batch_size=32):
 
 
 def _transfer_source(path, batch_size):
-    from ..transfer.predict import load_transfer_model
-    from ..transfer.predict import predict_paths as predict_transfer
+    from ..transfer.skopsmodel import load_transfer_model
+    from ..transfer.skopsmodel import predict_paths as predict_transfer
     from .fold import fold_transfer_model
 
     classifier, class_names, extractor = load_transfer_model(path, batch_size)
