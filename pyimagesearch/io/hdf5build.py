@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from ..datasets import CHANNEL_ORDER, UnreadableImage, read_image
 from ..datasets.folder import encode_labels, report_skipped, warn_left_out
-from ..datasets.split import stratified_split
+from ..datasets.split import DEFAULT_SEED, stratified_split
 from ..preprocessing import AspectAwarePreprocessor
 from ..utils.atomic import ensure_writable_folder, left_by_other_processes, write_json
 from ..utils.errors import UserError
@@ -148,7 +148,7 @@ def write_splits(source, splits, class_names, staging, attrs, row_paths, block=2
                     writer.add(images[mine], labels[mine])
 
 
-def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed=42,
+def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed=DEFAULT_SEED,
                size=(256, 256), workers=None, run=None):
     """Write <output>/{train,val,test}.hdf5, mean.json (R, G, B means of the
     training split) and summary.json from the image `paths` of a dataset

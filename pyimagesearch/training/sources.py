@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..datasets import SimpleDatasetLoader
-from ..datasets.folder import check_classes, encode_labels, find_dataset, report_skipped, warn_left_out
-from ..datasets.split import tutorial_split
+from ..datasets.folder import check_classes, encode_labels, report_skipped, warn_left_out
+from ..datasets.split import DEFAULT_SEED, SplitOptions, list_split_images, split_rows
 from ..io.imagecache import estimate_bytes, open_cache
 from ..preprocessing import RESIZERS
 from ..utils.errors import UserError
@@ -203,13 +203,13 @@ def choose_mode(mode, decoded_bytes, available=None):
 
 
 def load_split(dataset, paths, listed_labels, width, height, resize="simple", label_from="folder",
-               seed=42, test_size=0.25, val_size=0.1, workers=None, storage=None):
+               seed=DEFAULT_SEED, test_size=0.25, val_size=0.1, workers=None, storage=None):
     """The images `find_dataset(dataset)` listed, held as `storage` says
     (default: in memory), split into train/val/test.
 
     The test split reproduces the tutorial exactly: paths sorted, shuffled
     with `seed`, then `train_test_split(test_size, random_state=seed)` over
-    the readable images (datasets.split.tutorial_split), so a streamed run
+    the readable images (datasets.split.split_rows), so a streamed run
     tests on the same images as an in-memory one. Validation images, used
     for EarlyStopping, come out of the training part only."""
     storage = storage or Storage()
@@ -241,7 +241,7 @@ def load_split(dataset, paths, listed_labels, width, height, resize="simple", la
           f"images/s); {tuple(images.image_shape)} uint8, {nbytes / 2**20:.1f} MiB decoded")
     record["decoded_bytes"] = nbytes
     y, class_names = encode_labels(labels, class_names)
-    parts = tutorial_split(len(rows), y, test_size, val_size, seed)
+    parts = split_rows(y, SplitOptions(test_size, val_size, seed, label_from))
     return Split(*(Part(images, rows[idx], y[idx], [kept_paths[i] for i in idx]) for idx in parts),
                  class_names, record)
 
@@ -253,14 +253,14 @@ def load_run_split(info, dataset=None):
     tutorial's split depends only on the sorted, shuffled paths."""
     args, spec = info["run"]["arguments"], info["input"]
     dataset = dataset or args["dataset"]
-    label_from, seed = args.get("labels", "folder"), args.get("seed", 42)
-    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed, exclude=args.get("exclude"))
+    options = SplitOptions.from_arguments(args)
+    paths, labels = list_split_images(dataset, options)
     # The run's disk cache, when it streamed, is reused if still valid.
     cache = (info["run"].get("data") or {}).get("cache")
     storage = Storage("auto", os.path.dirname(cache) if cache else None)
     return load_split(dataset, paths, labels, spec["width"], spec["height"],
-                      resize=spec.get("resize", "simple"), label_from=label_from, seed=seed,
-                      test_size=args.get("test_size", 0.25), val_size=args.get("val_size", 0.1),
+                      resize=spec.get("resize", "simple"), label_from=options.label_from,
+                      seed=options.seed, test_size=options.test_size, val_size=options.val_size,
                       storage=storage)
 
 
