@@ -73,9 +73,8 @@ def main(argv=None):
     width, height = args.size
     print(f"[INFO] decoding {len(paths)} images of {len(set(names))} classes at {width}x{height}, "
           f"then writing train/val/test to {args.output}/")
-    summary = build_hdf5(args.dataset, paths, names, args.output, args.test_size, args.val_size,
-                         args.seed, size=args.size, workers=args.workers,
-                         run={"arguments": vars(args)})
+    summary = build_hdf5(args.dataset, paths, names, args.output, cli.split_options(args),
+                         cli.decode_options(args, resize="aspect"), run={"arguments": vars(args)})
     kept = sum(sum(c.values()) for c in summary["counts"].values())
     print(f"[INFO] wrote {kept} images in {summary['seconds']:.1f}s "
           f"({summary['images_per_s']:.0f} images/s)"

@@ -110,31 +110,27 @@ def main(argv=None):
 
     from pyimagesearch.preprocessing.augmentation import augmentation_from_args
     from pyimagesearch.training import distribute, run
-    from pyimagesearch.training.config import RunConfig
-    from pyimagesearch.training.optimizers import make_optimizer
     from pyimagesearch.transfer.finetune import build_model, fine_tuning_phases, input_spec
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the head's initial weights too
-    outputs, split = run.load_from_args(args, paths, labels, chief=dist.chief)
+    outputs, split = cli.load_training_data(args, paths, labels, chief=dist.chief)
     with dist.scope():
         model = build_model(args.backbone, weights, args.size, args.alpha, len(split.class_names),
                             args.head, args.dropout)
         steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(args.batch_size))
-        head_optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), "constant",
-                                        momentum=args.momentum, weight_decay=args.weight_decay)
-        fine_tune_optimizer = make_optimizer(
-            args.optimizer, dist.lr(args.fine_tune_lr), args.schedule, args.epochs - args.warmup_epochs,
-            steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
+        head_optimizer = cli.optimizer_settings(args, schedule="constant").build(lr=dist.lr(args.lr))
+        fine_tune_optimizer = cli.optimizer_settings(args).build(
+            args.epochs - args.warmup_epochs, steps_per_epoch, lr=dist.lr(args.fine_tune_lr))
     phases = fine_tuning_phases(head_optimizer, fine_tune_optimizer, args.warmup_epochs, args.epochs,
                                 args.unfreeze)
     print(f"[INFO] {model.name}: {args.warmup_epochs} epochs of the head alone, then "
           f"{args.epochs - args.warmup_epochs} of {describe_unfreeze(args.unfreeze)} and head")
     result = run.fit_and_evaluate(
         model, split, phases, input_spec(args.size, args.backbone, args.resize), outputs,
-        RunConfig.from_args(args, f"{args.backbone}-finetuned"),
-        augmentation=augmentation_from_args(args), dist=dist)
+        cli.run_config(args, f"{args.backbone}-finetuned", augment=augmentation_from_args(args)),
+        dist=dist)
     return 130 if result["interrupted"] else 0
 
 

@@ -75,9 +75,7 @@ def main(argv=None):
     from pyimagesearch.preprocessing import PatchPreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
     from pyimagesearch.training import distribute, run
-    from pyimagesearch.training.config import RunConfig
     from pyimagesearch.training.data import input_spec_for
-    from pyimagesearch.training.optimizers import make_optimizer
     from pyimagesearch.training.sources import Storage, load_hdf5_split
 
     # The strategy comes first: TensorFlow must not have started its devices.
@@ -98,15 +96,14 @@ def main(argv=None):
         model = AlexNet.build(args.size, args.size, 3, len(split.class_names), reg=args.reg,
                               fc_units=args.fc_units)
         steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(batch_size))
-        optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
-                                   steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
+        optimizer = cli.optimizer_settings(args).build(args.epochs, steps_per_epoch, lr=dist.lr(args.lr))
     # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
     spec = dict(input_spec_for(args.size, args.size, resize="simple",
                                mean=[means["B"], means["G"], means["R"]]), scale=1.0, crop=args.size)
     result = run.fit_and_evaluate(
         model, split, optimizer, spec, outputs,
-        RunConfig.from_args(args, "alexnet", batch_size=batch_size, checkpoint="best"),
-        augmentation=aug, dist=dist)
+        cli.run_config(args, "alexnet", batch_size=batch_size, checkpoint="best", augment=aug),
+        dist=dist)
     return 130 if result["interrupted"] else 0
 
 

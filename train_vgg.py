@@ -56,24 +56,20 @@ def main(argv=None):
     from pyimagesearch.nn.conv import SmallVGGNet
     from pyimagesearch.preprocessing.augmentation import augmentation_from_args
     from pyimagesearch.training import distribute, run
-    from pyimagesearch.training.config import RunConfig
     from pyimagesearch.training.data import input_spec_for
-    from pyimagesearch.training.optimizers import make_optimizer
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
-    outputs, split = run.load_from_args(args, paths, labels, chief=dist.chief)
+    outputs, split = cli.load_training_data(args, paths, labels, chief=dist.chief)
     with dist.scope():
         model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
                                   classes=len(split.class_names))
         steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(args.batch_size))
-        optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
-                                   steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
+        optimizer = cli.optimizer_settings(args).build(args.epochs, steps_per_epoch, lr=dist.lr(args.lr))
     result = run.fit_and_evaluate(
         model, split, optimizer, input_spec_for(args.size, args.size, resize=args.resize), outputs,
-        RunConfig.from_args(args, "smallvggnet"),
-        augmentation=augmentation_from_args(args), dist=dist)
+        cli.run_config(args, "smallvggnet", augment=augmentation_from_args(args)), dist=dist)
     return 130 if result["interrupted"] else 0
 
 

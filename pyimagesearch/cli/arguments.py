@@ -275,3 +275,60 @@ def check_augmentation_arguments(args):
         raise UserError(f"--cutmix must be 0 (off) or an alpha up to 1, got {args.cutmix}")
     if args.mixup and args.cutmix:
         raise UserError("--mixup and --cutmix each mix every batch: choose one of them")
+
+
+# The parsed flags as the package's typed options: the package never takes
+# the Namespace itself.
+
+def split_options(args):
+    """datasets.split.SplitOptions from --test-size, --val-size, --seed,
+    --labels and --exclude."""
+    from ..datasets.split import SplitOptions
+
+    return SplitOptions(args.test_size, args.val_size, args.seed, args.labels, getattr(args, "exclude", None))
+
+
+def decode_options(args, resize=None):
+    """datasets.DecodeOptions from --size (a number or a (width, height)
+    pair), --resize (or `resize`) and --workers."""
+    from ..datasets.imagefiles import DecodeOptions
+
+    width, height = args.size if isinstance(args.size, tuple) else (args.size, args.size)
+    return DecodeOptions(width, height, resize or args.resize, args.workers)
+
+
+def optimizer_settings(args, **overrides):
+    """training.optimizers.OptimizerSettings from --optimizer, --lr,
+    --schedule, --warmup, --momentum and --weight-decay; `overrides` win."""
+    from ..training.optimizers import OptimizerSettings
+
+    return OptimizerSettings(**{"name": args.optimizer, "lr": args.lr, "schedule": args.schedule,
+                                "warmup_epochs": args.warmup, "momentum": args.momentum,
+                                "weight_decay": args.weight_decay, **overrides})
+
+
+def run_config(args, architecture, **overrides):
+    """training.config.RunConfig from the parsed flags; `overrides` win."""
+    from ..training.config import RunConfig
+
+    return RunConfig.from_flags(vars(args), architecture, **overrides)
+
+
+def load_training_data(args, paths, labels, chief=True):
+    """The common start of the folder trainers: (output paths, split). The
+    output paths are checked by the chief (the other workers of a
+    multi-worker run never touch them); the split is held in memory or
+    streamed as --data says: --dataset's images as listed (`paths`,
+    `labels`), their disk cache in --cache-dir (default `cache/` beside the
+    model), or build_hdf5.py's files with --hdf5."""
+    from ..modelfiles.paths import OutputPaths
+    from ..training.sources import Storage, load_folder_split, load_hdf5_split
+
+    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    if chief:
+        outputs.check_writable()
+    storage = Storage.beside(outputs.model, args.data, args.cache_dir, builds_cache=chief)
+    if args.hdf5:
+        return outputs, load_hdf5_split(args.hdf5, args.size, args.size, storage)
+    return outputs, load_folder_split(args.dataset, paths, labels, decode_options(args),
+                                      split_options(args), storage)

@@ -8,6 +8,7 @@ import io
 import os
 import random
 import warnings
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -18,6 +19,21 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # them (a "decompression bomb" would otherwise allocate gigabytes).
 MAX_PIXELS = 100_000_000
 CHANNEL_ORDER = "BGR"
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How each listed image becomes a stored or model-sized image: decoded
+    and resized (`resize`, a key of preprocessing.RESIZERS) to `width` x
+    `height`, in `workers` threads (default: one per CPU core)."""
+    width: int
+    height: int
+    resize: str = "simple"
+    workers: int = None
+
+    @property
+    def size(self):
+        return self.width, self.height
 
 
 class UnreadableImage(Exception):

@@ -3,9 +3,9 @@
 Every trainer passes a RunConfig down to the engine instead of threading
 each option through every function on the way: a new option is one field
 here (with the default that leaves today's runs unchanged) and one flag in
-the script, and `from_args` picks it up by name.
+the script, and `from_flags` picks it up by name.
 
-    config = RunConfig.from_args(args, architecture="smallvggnet")
+    config = cli.run_config(args, architecture="smallvggnet")   # RunConfig.from_flags(vars(args), ...)
     training.fit_and_evaluate(model, split, optimizer, input_spec, outputs, config)
 """
 
@@ -40,16 +40,19 @@ class RunConfig:
     top_losses: int = 16
     # The script's arguments, recorded in the sidecar as they were given.
     arguments: dict = field(default_factory=dict)
+    # A Keras layer applied to each training batch (preprocessing.augmentation), or None.
+    augment: object = None
 
     def __post_init__(self):
         check_precision(self.precision)
 
     @classmethod
-    def from_args(cls, args, architecture, **overrides):
-        """The run's options from a script's parsed flags: every field whose
-        name is a flag (`--batch-size` is `batch_size`) takes its value;
-        `overrides` win over both."""
-        given = vars(args)
+    def from_flags(cls, flags, architecture, **overrides):
+        """The run's options from a script's parsed flags (a dict, such as
+        vars() of argparse's Namespace): every field whose name is a flag
+        (`--batch-size` is `batch_size`) takes its value; `overrides` win
+        over both."""
+        given = dict(flags)
         values = {f.name: given[f.name] for f in fields(cls) if f.name in given}
         values.update(architecture=architecture, arguments=dict(given), **overrides)
         return cls(**values)
