@@ -63,7 +63,9 @@ def parse_args(argv):
                             "(default: %(default)s)")
     model.add_argument("--dropout", type=float, default=None,
                        help="dropout rate of the head (default: 0.2 for gap, 0.5 for fc)")
-    train = cli.add_training_arguments(parser, epochs=25, batch_size=32, lr=5e-3, patience=5)
+    # float32, not auto: bfloat16 trained MobileNet (depthwise convolutions)
+    # slower than float32 on an AVX512_BF16 CPU (BENCHMARKS.md, "Precision").
+    train = cli.add_training_arguments(parser, epochs=25, lr=5e-3, patience=5, precision="float32")
     train.add_argument("--warmup-epochs", type=int, default=None,
                        help="phase 1: epochs that train the head alone, the backbone frozen; "
                             f"counted in --epochs; 0 skips it (default: {DEFAULT_WARMUP_EPOCHS}, "
@@ -75,9 +77,7 @@ def parse_args(argv):
                        help="phase 2's peak learning rate; --lr is phase 1's, constant "
                             "(default: %(default)s)")
     cli.add_optimizer_arguments(train, optimizer="adamw", schedule="cosine")
-    # float32, not auto: bfloat16 trained MobileNet (depthwise convolutions) at
-    # 0.7x float32's speed on an AVX512_BF16 CPU (BENCHMARKS.md, "Precision").
-    train.set_defaults(warmup=1, precision="float32")
+    train.set_defaults(warmup=1)  # --lr-warmup: phase 2 is short
     cli.add_augmentation_arguments(train, mirror_test=True, label_smoothing=0.1)
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)

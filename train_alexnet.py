@@ -28,6 +28,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch import cli
+from pyimagesearch.datasets.split import DEFAULT_SEED
 from pyimagesearch.utils.errors import run_cli
 
 
@@ -38,8 +39,8 @@ def parse_args(argv):
                       help="folder with train.hdf5, val.hdf5 and mean.json (default: %(default)s)")
     data.add_argument("--size", type=int, default=227,
                       help="crop size: the network's input width and height (default: %(default)s)")
-    data.add_argument("--seed", type=int, default=42, help="seed for patches, augmentation and "
-                      "Keras (default: %(default)s)")
+    data.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for patches, augmentation "
+                      "and Keras (default: %(default)s)")
     data.add_argument("--workers", type=int, default=2,
                       help="kept for the book's commands: tf.data now chooses how many threads "
                            "read and prepare batches (default: %(default)s)")
@@ -48,7 +49,7 @@ def parse_args(argv):
     model.add_argument("--fc-units", type=int, default=4096,
                        help="width of the two fully connected layers; smaller for quick "
                             "experiments (default: %(default)s)")
-    train = cli.add_training_arguments(parser, epochs=75, batch_size=64, lr=None, patience=10)
+    train = cli.add_training_arguments(parser, batch_size=64, lr=None, patience=10)
     cli.add_optimizer_arguments(train, optimizer="adam", schedule="constant")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="random horizontal flips (default: on)")

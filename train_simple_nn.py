@@ -23,7 +23,7 @@ def parse_args(argv):
     data = cli.add_dataset_arguments(parser)
     cli.add_storage_arguments(data)
     data.add_argument("--size", type=int, default=32, help="input width and height (default: %(default)s)")
-    train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
+    train = cli.add_training_arguments(parser, lr=0.01)
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "simple_nn")

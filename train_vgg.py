@@ -33,7 +33,7 @@ def parse_args(argv):
     data = cli.add_dataset_arguments(parser)
     cli.add_storage_arguments(data)
     data.add_argument("--size", type=int, default=64, help="input width and height (default: %(default)s)")
-    train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=None)
+    train = cli.add_training_arguments(parser, lr=None)
     cli.add_optimizer_arguments(train, optimizer="sgd", schedule="decay")
     cli.add_augmentation_arguments(train)
     cli.add_resume_argument(train)

@@ -5,9 +5,10 @@ import argparse
 
 from ..datacheck.findings import KINDS
 from ..datasets.exclude import DEFAULT_KINDS, read_exclude
-from ..datasets.split import split_size
+from ..datasets.split import DEFAULT_SEED, DEFAULT_TEST_SIZE, DEFAULT_VAL_SIZE, split_size
 from ..preprocessing.augmentation import AUGMENTATIONS
-from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from ..training.config import RunConfig
+from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES, OptimizerSettings
 from ..training.precision import PRECISIONS, check_precision
 from ..utils.errors import UserError
 
@@ -34,13 +35,13 @@ def add_dataset_arguments(parser, split=True):
     data.add_argument("--resize", choices=["simple", "aspect"], default="simple",
                       help="'simple' stretches to the input size like the tutorial; 'aspect' "
                            "resizes the shorter side and center-crops (default: %(default)s)")
-    data.add_argument("--seed", type=int, default=42,
+    data.add_argument("--seed", type=int, default=DEFAULT_SEED,
                       help="seed for the shuffle, the split and Keras (default: %(default)s, the "
                            "tutorial's split)")
     if split:
-        data.add_argument("--test-size", type=float, default=0.25,
+        data.add_argument("--test-size", type=float, default=DEFAULT_TEST_SIZE,
                           help="test split: a fraction, or a number of images (default: %(default)s)")
-        data.add_argument("--val-size", type=float, default=0.1,
+        data.add_argument("--val-size", type=float, default=DEFAULT_VAL_SIZE,
                           help="validation split taken from the training part, for EarlyStopping; "
                                "0 turns it off (default: %(default)s)")
     data.add_argument("--workers", type=int, default=None,
@@ -105,7 +106,15 @@ def add_backbone_arguments(parser, backbone, size_help):
     return model
 
 
-def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=15):
+def add_training_arguments(parser, epochs=None, batch_size=None, lr=0.01, patience=None, precision=None):
+    """--epochs, --batch-size, --lr, --patience, --class-weight, --precision.
+    Their defaults are training.config.RunConfig's; a script passes its own
+    recipe's values to change them (fine_tune.py's patience 5, float32).
+    `lr` None leaves --lr to add_optimizer_arguments' per-optimizer default."""
+    epochs = RunConfig.default("epochs") if epochs is None else epochs
+    batch_size = RunConfig.default("batch_size") if batch_size is None else batch_size
+    patience = RunConfig.default("patience") if patience is None else patience
+    precision = RunConfig.default("precision") if precision is None else precision
     train = parser.add_argument_group("training")
     train.add_argument("--epochs", type=int, default=epochs, help="maximum epochs (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=batch_size,
@@ -118,7 +127,7 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
     add_class_weight_argument(train)
     # A UserError from `type` is one line, where `choices` prints the usage too.
-    train.add_argument("--precision", default="auto", type=check_precision, metavar="{" + ",".join(PRECISIONS) + "}",
+    train.add_argument("--precision", default=precision, type=check_precision, metavar="{" + ",".join(PRECISIONS) + "}",
                        help="compute in 16 bits through a Keras mixed-precision policy (weights, "
                             "softmax and loss stay float32; the saved model is float32): "
                             "mixed_bfloat16 for CPUs with AVX512_BF16 or AMX, mixed_float16 for "
@@ -130,22 +139,26 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
 
 
 def add_optimizer_arguments(train, optimizer="sgd", schedule="decay"):
-    """--optimizer, --schedule, --warmup, --weight-decay, --momentum; --lr
+    """--optimizer, --schedule, --lr-warmup (old spelling --warmup),
+    --weight-decay, --momentum, their defaults OptimizerSettings'; --lr
     (from add_training_arguments with lr=None) then defaults per optimizer:
     call resolve_lr after parsing."""
+    defaults = OptimizerSettings()
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=optimizer,
                        help="sgd with --momentum, adam, or adamw: Adam with decoupled "
                             "--weight-decay (default: %(default)s); --lr defaults to "
                             + ", ".join(f"{lr} for {name}" for name, lr in DEFAULT_LR.items()))
     train.add_argument("--schedule", choices=SCHEDULES, default=schedule,
                        help="learning rate per step: 'decay' is the tutorial's lr / (1 + lr / "
-                            "epochs * step); 'cosine' warms up over --warmup epochs, then falls to "
-                            "0 at the last epoch; 'constant' (default: %(default)s)")
-    train.add_argument("--warmup", type=int, default=3,
-                       help="warm-up epochs of the cosine schedule (default: %(default)s)")
-    train.add_argument("--weight-decay", type=float, default=0.05,
+                            "epochs * step); 'cosine' warms up over --lr-warmup epochs, then falls "
+                            "to 0 at the last epoch; 'constant' (default: %(default)s)")
+    train.add_argument("--lr-warmup", dest="warmup", type=int, default=defaults.warmup_epochs, metavar="EPOCHS",
+                       help="epochs over which the cosine schedule warms the learning rate up "
+                            "(default: %(default)s)")
+    add_hidden_alias(train, "--warmup", dest="warmup", type=int)
+    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay,
                        help="adamw's decoupled weight decay (default: %(default)s)")
-    train.add_argument("--momentum", type=float, default=0.9,
+    train.add_argument("--momentum", type=float, default=defaults.momentum,
                        help="sgd's momentum; the tutorial used 0 (default: %(default)s)")
 
 

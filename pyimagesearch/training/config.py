@@ -11,6 +11,7 @@ the script, and `from_flags` picks it up by name.
 
 from dataclasses import dataclass, field, fields
 
+from ..datasets.split import DEFAULT_SEED
 from .precision import check_precision
 
 
@@ -19,8 +20,8 @@ class RunConfig:
     architecture: str = None
     epochs: int = 75
     batch_size: int = 32  # per replica
-    patience: int = 10  # EarlyStopping; 0 turns it off
-    seed: int = 42
+    patience: int = 15  # EarlyStopping; 0 turns it off
+    seed: int = DEFAULT_SEED
     resume: bool = False  # continue from <model>_backup/
     # Average each test image's prediction with its mirror image's.
     mirror_test: bool = False
@@ -31,7 +32,7 @@ class RunConfig:
     # "balanced" weighs each class by n_images / (n_classes x n_class).
     class_weight: str = "none"
     # Keras dtype policy to train under, or "auto" (see precision.py); saved models are float32.
-    precision: str = "float32"
+    precision: str = "auto"
     # "end": the model is saved when the run ends (the best epoch's weights,
     # kept by EarlyStopping); "best": also after every epoch that lowers
     # val_loss, so a long run that crashes still leaves its best model.
@@ -42,6 +43,11 @@ class RunConfig:
     arguments: dict = field(default_factory=dict)
     # A Keras layer applied to each training batch (preprocessing.augmentation), or None.
     augment: object = None
+
+    @classmethod
+    def default(cls, name):
+        """A field's default: the command line's too (cli.add_training_arguments reads it)."""
+        return next(f.default for f in fields(cls) if f.name == name)
 
     def __post_init__(self):
         check_precision(self.precision)

@@ -315,7 +315,7 @@ def load_hdf5_split(folder, width, height, storage=None, train_patch=None):
     stored = stores["train"].stored_shape
     if train_patch is not None and min(stored[:2]) < min(width, height):
         raise UserError(f"{files['train']}: images are {stored[1]}x{stored[0]}, smaller than the "
-                        f"--size {width} crops; rebuild with a larger build_hdf5.py --size")
+                        f"--size {width} crops; rebuild with a larger build_hdf5.py --stored-size")
     class_names = read_label_names(stores["train"].db)
     for name, store in stores.items():
         if read_label_names(store.db) != class_names:
