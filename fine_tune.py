@@ -25,7 +25,6 @@ The defaults are the best recipe measured on Animals (BENCHMARKS.md,
 0.957 for its frozen features + logistic regression on the same images;
 EarlyStopping usually ends the 25 epochs near epoch 19.
 """
-import math
 import os
 import sys
 
@@ -119,7 +118,7 @@ def main(argv=None):
     with dist.scope():
         model = build_model(args.backbone, weights, args.size, args.alpha, len(split.class_names),
                             args.head, args.dropout)
-        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(args.batch_size))
+        steps_per_epoch = dist.steps_per_epoch(args.batch_size, len(split.train))
         head_optimizer = cli.optimizer_settings(args, schedule="constant").build(lr=dist.lr(args.lr))
         fine_tune_optimizer = cli.optimizer_settings(args).build(
             args.epochs - args.warmup_epochs, steps_per_epoch, lr=dist.lr(args.fine_tune_lr))

@@ -21,7 +21,6 @@ its own share of train.hdf5 (see the README).
     python train_alexnet.py --hdf5 output/hdf5 --model output/alexnet.keras
 """
 import argparse
-import math
 import os
 import sys
 
@@ -64,31 +63,24 @@ def main(argv=None):
     cli.resolve_lr(args)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr", "workers", "fc-units")
     cli.check_distribute_arguments(args)
-    from pyimagesearch.io.hdf5file import hdf5_file, load_means
-    for split_name in ("train", "val"):
-        hdf5_file(args.hdf5, split_name)
-    means = load_means(args.hdf5)
+    from pyimagesearch.io.hdf5file import check_training_files
+    means = check_training_files(args.hdf5)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch.modelfiles.paths import OutputPaths
     from pyimagesearch.nn.conv import AlexNet
-    from pyimagesearch.preprocessing import PatchPreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
     from pyimagesearch.training import distribute, run
-    from pyimagesearch.training.data import input_spec_for
-    from pyimagesearch.training.sources import Storage, load_hdf5_split
+    from pyimagesearch.training.data import mean_input_spec
+    from pyimagesearch.training.sources import load_patch_split
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
-    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    if dist.chief:
-        outputs.check_writable()
+    outputs = cli.training_outputs(args, chief=dist.chief)
     # Training images are random --size patches of the stored ones, validation
     # and test images resized to --size; all streamed from the files.
-    split = load_hdf5_split(args.hdf5, args.size, args.size, Storage("stream"),
-                            train_patch=PatchPreprocessor(args.size, args.size, seed=args.seed))
+    split = load_patch_split(args.hdf5, args.size, seed=args.seed)
     aug = image_augmentation(rotation=20, zoom=0.15, shift=0.2, shear=0.15, flip=args.flip,
                              seed=args.seed)
     # A larger --batch-size than the training set reads it as one batch.
@@ -96,13 +88,10 @@ def main(argv=None):
     with dist.scope():
         model = AlexNet.build(args.size, args.size, 3, len(split.class_names), reg=args.reg,
                               fc_units=args.fc_units)
-        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(batch_size))
-        optimizer = cli.optimizer_settings(args).build(args.epochs, steps_per_epoch, lr=dist.lr(args.lr))
-    # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
-    spec = dict(input_spec_for(args.size, args.size, resize="simple",
-                               mean=[means["B"], means["G"], means["R"]]), scale=1.0, crop=args.size)
+        optimizer = cli.optimizer_settings(args).build(
+            args.epochs, dist.steps_per_epoch(batch_size, len(split.train)), lr=dist.lr(args.lr))
     result = run.fit_and_evaluate(
-        model, split, optimizer, spec, outputs,
+        model, split, optimizer, mean_input_spec(args.size, means), outputs,
         cli.run_config(args, "alexnet", batch_size=batch_size, checkpoint="best", augment=aug),
         dist=dist)
     return 130 if result["interrupted"] else 0

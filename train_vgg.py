@@ -18,7 +18,6 @@ BENCHMARKS.md):
     python train_vgg.py --dataset animals --optimizer adamw --schedule cosine \
         --epochs 150 --val-size 0 --mirror-test
 """
-import math
 import os
 import sys
 
@@ -65,8 +64,8 @@ def main(argv=None):
     with dist.scope():
         model = SmallVGGNet.build(width=args.size, height=args.size, depth=3,
                                   classes=len(split.class_names))
-        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(args.batch_size))
-        optimizer = cli.optimizer_settings(args).build(args.epochs, steps_per_epoch, lr=dist.lr(args.lr))
+        optimizer = cli.optimizer_settings(args).build(
+            args.epochs, dist.steps_per_epoch(args.batch_size, len(split.train)), lr=dist.lr(args.lr))
     result = run.fit_and_evaluate(
         model, split, optimizer, input_spec_for(args.size, args.size, resize=args.resize), outputs,
         cli.run_config(args, "smallvggnet", augment=augmentation_from_args(args)), dist=dist)

@@ -27,4 +27,5 @@ from .arguments import (  # noqa: F401 - the scripts call these as cli.<name>
     resolve_lr,
     run_config,
     split_options,
+    training_outputs,
 )

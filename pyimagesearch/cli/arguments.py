@@ -327,6 +327,18 @@ def run_config(args, architecture, **overrides):
     return RunConfig.from_flags(vars(args), architecture, **overrides)
 
 
+def training_outputs(args, chief=True):
+    """The run's output paths from --model, --label-bin and --plot, checked
+    writable by the chief (the other workers of a multi-worker run never
+    touch them)."""
+    from ..modelfiles.paths import OutputPaths
+
+    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    if chief:
+        outputs.check_writable()
+    return outputs
+
+
 def load_training_data(args, paths, labels, chief=True):
     """The common start of the folder trainers: (output paths, split). The
     output paths are checked by the chief (the other workers of a
@@ -334,12 +346,9 @@ def load_training_data(args, paths, labels, chief=True):
     streamed as --data says: --dataset's images as listed (`paths`,
     `labels`), their disk cache in --cache-dir (default `cache/` beside the
     model), or build_hdf5.py's files with --hdf5."""
-    from ..modelfiles.paths import OutputPaths
     from ..training.sources import Storage, load_folder_split, load_hdf5_split
 
-    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    if chief:
-        outputs.check_writable()
+    outputs = training_outputs(args, chief)
     storage = Storage.beside(outputs.model, args.data, args.cache_dir, builds_cache=chief)
     if args.hdf5:
         return outputs, load_hdf5_split(args.hdf5, args.size, args.size, storage)

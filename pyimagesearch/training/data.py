@@ -187,6 +187,14 @@ def predict_part(model, part, input_spec, batch_size, mirror_average=False):
     return np.mean(predict_local(model, *views), axis=0)
 
 
+def mean_input_spec(size, means):
+    """The book's AlexNet input: a `size` x `size` image (a crop of the
+    stored one) minus the training set's channel `means` ({"R", "G", "B"})
+    in the stored BGR order, unscaled."""
+    return dict(input_spec_for(size, size, resize="simple", mean=[means["B"], means["G"], means["R"]]),
+                scale=1.0, crop=size)
+
+
 def input_spec_for(width, height, depth=3, flatten=False, resize="simple", mean=None):
     return {"width": width, "height": height, "depth": depth, "flatten": flatten,
             "resize": resize, "channel_order": CHANNEL_ORDER, "scale": 1 / 255.0, "mean": mean}

@@ -293,6 +293,17 @@ def load_run_split(info, dataset=None):
     return load_folder_split(dataset, paths, labels, decode, options, storage)
 
 
+def load_patch_split(folder, size, seed=None):
+    """The book's AlexNet data (train_alexnet.py): build_hdf5.py's files in
+    `folder`, all streamed from disk, each training image a new random
+    `size` x `size` patch of the stored one at every read (seeded), the
+    validation and test images resized to `size`."""
+    from ..preprocessing import PatchPreprocessor
+
+    return load_hdf5_split(folder, size, size, Storage("stream"),
+                           train_patch=PatchPreprocessor(size, size, seed=seed))
+
+
 def load_hdf5_split(folder, width, height, storage=None, train_patch=None):
     """build_hdf5.py's train, val and test files in `folder` (test.hdf5 may
     be absent: then the test part is empty), each image resized to
