@@ -18,12 +18,12 @@ and the classification report (in the sidecar).
         --alpha 0.25 --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5
 
 Unlike the other trainers, it trains in float32 by default: on a CPU with
-AVX512_BF16, --precision mixed_bfloat16 ran MobileNet 0.7x as fast.
+AVX512_BF16, --precision mixed_bfloat16 ran MobileNet slower (BENCHMARKS.md,
+"Precision").
 
-The defaults are the best recipe measured on Animals (BENCHMARKS.md,
-"Fine-tuning"): 0.964 test accuracy with MobileNet 0.25 at 224 px, against
-0.957 for its frozen features + logistic regression on the same images;
-EarlyStopping usually ends the 25 epochs near epoch 19.
+The defaults are the best recipe measured on Animals, against frozen
+features + logistic regression on the same images (the figures:
+BENCHMARKS.md, "Fine-tuning").
 """
 import os
 import sys

@@ -132,9 +132,8 @@ def add_training_arguments(parser, epochs=None, batch_size=None, lr=0.01, patien
                             "softmax and loss stay float32; the saved model is float32): "
                             "mixed_bfloat16 for CPUs with AVX512_BF16 or AMX, mixed_float16 for "
                             "GPUs of compute capability 7.0+ (with loss scaling); auto picks one of "
-                            "them by the hardware, float32 where neither fits; bfloat16 trained "
-                            "SmallVGGNet about 2x faster on an AVX512_BF16 CPU, at the same test "
-                            "accuracy (see BENCHMARKS.md) (default: %(default)s)")
+                            "them by the hardware, float32 where neither fits; their speed and "
+                            "accuracy: BENCHMARKS.md, \"Precision\" (default: %(default)s)")
     return train
 
 

@@ -182,8 +182,8 @@ def _probe_header(data, max_pixels):
 def read_bytes(path):
     """The whole file, in three system calls where possible (open, fstat,
     read), with the GIL released while reading. np.fromfile, which goes
-    through a Python file object and C stdio, took 2.5x as long per Animals
-    JPEG here (100 us against 40), a tenth of a reduced-scale decode."""
+    through a Python file object and C stdio, took measurably longer per
+    Animals JPEG (BENCHMARKS.md, "Loader")."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         size = os.fstat(fd).st_size

@@ -134,7 +134,8 @@ def write_splits(source, splits, files, block=256, interrupts=None):
     row's file to its `paths`. Rows keep the staging order, the seeded
     shuffle of the listing, so every split is shuffled too. Reading contiguous
     slices matters: h5py's list indexing (`source[[3, 17, ...]]`) selects
-    row by row and made this pass 8x slower than decoding everything.
+    row by row and made this pass slower than decoding everything
+    (BENCHMARKS.md, "HDF5 stage").
     `interrupts` (utils.interrupts) is checked after every block."""
     split_of = np.full(source.shape[0], -1, dtype=np.int64)
     label_of = np.zeros(source.shape[0], dtype=np.int64)

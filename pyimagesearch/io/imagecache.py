@@ -210,9 +210,9 @@ class ImageCache:
         None where that is not possible (no preadv, as on Windows).
 
         Written by hand because h5py lacks a fast way to read scattered rows:
-        on 3,000 images, a sorted 32-row list index read 275 images/s at 64 px
-        and 37 at 224 px, read_direct row by row 10,700 and 4,000, preadv at
-        these offsets 142,000 and 26,000, with the GIL released. A chunk
+        its list indexing, and read_direct row by row, read many times fewer
+        images per second than preadv at these offsets with the GIL released
+        (BENCHMARKS.md, "Data larger than memory"). A chunk
         holds whole rows, uncompressed and unfiltered (see _write), so row r
         lies at its chunk's offset plus (r mod rows per chunk) rows. The file
         is never written again once built (a rebuild replaces it, and the

@@ -162,8 +162,8 @@ def predict_local(model, *datasets):
     array per dataset), computed in this process alone: no cross-worker
     collective ops (model.predict would run them under a multi-worker
     strategy), so any worker can call it. One traced function, not eager
-    calls: on fine_tune.py's 750 test images at 224 px, eager calls peaked
-    at 3.7 GB against 1.7 GB (BENCHMARKS.md, "Fine-tuning")."""
+    calls, which peaked at about twice the memory on fine_tune.py's test
+    images (BENCHMARKS.md, "Fine-tuning")."""
     # autograph=False: a lambda has nothing to convert, and a converted one
     # leaves a generated file in the temp folder when a run is interrupted.
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
