@@ -2,7 +2,7 @@
 HDF5 file, ready for train_alexnet.py and crop_accuracy.py.
 
 Reads <dataset>/<class>/<images>. Decodes every image once, resized
-aspect-aware (shorter side to --size, then center crop); unreadable files
+aspect-aware (shorter side to --stored-size, then center crop); unreadable files
 are skipped and listed, and a class with no readable image is left out.
 Then makes a stratified split of the readable images (--test-size out of
 everything, then --val-size out of the rest) and writes to --output:
@@ -49,8 +49,10 @@ def parse_args(argv):
     parser = cli.make_parser(__doc__)
     data = cli.add_dataset_arguments(parser, split=True)
     parser.set_defaults(resize="aspect")
-    data.add_argument("--size", type=image_size, default=(256, 256),
+    # --stored-size, not --size: in the trainers --size is the model's input.
+    data.add_argument("--stored-size", dest="size", type=image_size, default=(256, 256),
                       help="stored image size, WIDTH or WIDTHxHEIGHT (default: 256x256)")
+    cli.add_hidden_alias(data, "--size", dest="size", type=image_size)
     out = parser.add_argument_group("output")
     out.add_argument("-o", "--output", default="output/hdf5",
                      help="folder for the HDF5 files, mean.json and summary.json "
@@ -73,9 +75,8 @@ def main(argv=None):
     width, height = args.size
     print(f"[INFO] decoding {len(paths)} images of {len(set(names))} classes at {width}x{height}, "
           f"then writing train/val/test to {args.output}/")
-    summary = build_hdf5(args.dataset, paths, names, args.output, args.test_size, args.val_size,
-                         args.seed, size=args.size, workers=args.workers,
-                         run={"arguments": vars(args)})
+    summary = build_hdf5(args.dataset, paths, names, args.output, cli.split_options(args),
+                         cli.decode_options(args, resize="aspect"), run={"arguments": vars(args)})
     kept = sum(sum(c.values()) for c in summary["counts"].values())
     print(f"[INFO] wrote {kept} images in {summary['seconds']:.1f}s "
           f"({summary['images_per_s']:.0f} images/s)"

@@ -18,14 +18,13 @@ and the classification report (in the sidecar).
         --alpha 0.25 --weights ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5
 
 Unlike the other trainers, it trains in float32 by default: on a CPU with
-AVX512_BF16, --precision mixed_bfloat16 ran MobileNet 0.7x as fast.
+AVX512_BF16, --precision mixed_bfloat16 ran MobileNet slower (BENCHMARKS.md,
+"Precision").
 
-The defaults are the best recipe measured on Animals (BENCHMARKS.md,
-"Fine-tuning"): 0.964 test accuracy with MobileNet 0.25 at 224 px, against
-0.957 for its frozen features + logistic regression on the same images;
-EarlyStopping usually ends the 25 epochs near epoch 19.
+The defaults are the best recipe measured on Animals, against frozen
+features + logistic regression on the same images (the figures:
+BENCHMARKS.md, "Fine-tuning").
 """
-import math
 import os
 import sys
 
@@ -63,7 +62,9 @@ def parse_args(argv):
                             "(default: %(default)s)")
     model.add_argument("--dropout", type=float, default=None,
                        help="dropout rate of the head (default: 0.2 for gap, 0.5 for fc)")
-    train = cli.add_training_arguments(parser, epochs=25, batch_size=32, lr=5e-3, patience=5)
+    # float32, not auto: bfloat16 trained MobileNet (depthwise convolutions)
+    # slower than float32 on an AVX512_BF16 CPU (BENCHMARKS.md, "Precision").
+    train = cli.add_training_arguments(parser, epochs=25, lr=5e-3, patience=5, precision="float32")
     train.add_argument("--warmup-epochs", type=int, default=None,
                        help="phase 1: epochs that train the head alone, the backbone frozen; "
                             f"counted in --epochs; 0 skips it (default: {DEFAULT_WARMUP_EPOCHS}, "
@@ -75,9 +76,7 @@ def parse_args(argv):
                        help="phase 2's peak learning rate; --lr is phase 1's, constant "
                             "(default: %(default)s)")
     cli.add_optimizer_arguments(train, optimizer="adamw", schedule="cosine")
-    # float32, not auto: bfloat16 trained MobileNet (depthwise convolutions) at
-    # 0.7x float32's speed on an AVX512_BF16 CPU (BENCHMARKS.md, "Precision").
-    train.set_defaults(warmup=1, precision="float32")
+    train.set_defaults(warmup=1)  # --lr-warmup: phase 2 is short
     cli.add_augmentation_arguments(train, mirror_test=True, label_smoothing=0.1)
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)
@@ -110,31 +109,28 @@ def main(argv=None):
 
     from pyimagesearch.preprocessing.augmentation import named_augmentation
     from pyimagesearch.training import distribute, run
-    from pyimagesearch.training.config import RunConfig
-    from pyimagesearch.training.optimizers import make_optimizer
     from pyimagesearch.transfer.finetune import build_model, fine_tuning_phases, input_spec
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the head's initial weights too
-    outputs, split = run.load_from_args(args, paths, labels, chief=dist.chief)
+    outputs, split = cli.load_training_data(args, paths, labels, chief=dist.chief)
     with dist.scope():
         model = build_model(args.backbone, weights, args.size, args.alpha, len(split.class_names),
                             args.head, args.dropout)
-        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(args.batch_size))
-        head_optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), "constant",
-                                        momentum=args.momentum, weight_decay=args.weight_decay)
-        fine_tune_optimizer = make_optimizer(
-            args.optimizer, dist.lr(args.fine_tune_lr), args.schedule, args.epochs - args.warmup_epochs,
-            steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
+        steps_per_epoch = dist.steps_per_epoch(args.batch_size, len(split.train))
+        head_optimizer = cli.optimizer_settings(args, schedule="constant").build(lr=dist.lr(args.lr))
+        fine_tune_optimizer = cli.optimizer_settings(args).build(
+            args.epochs - args.warmup_epochs, steps_per_epoch, lr=dist.lr(args.fine_tune_lr))
     phases = fine_tuning_phases(head_optimizer, fine_tune_optimizer, args.warmup_epochs, args.epochs,
                                 args.unfreeze)
     print(f"[INFO] {model.name}: {args.warmup_epochs} epochs of the head alone, then "
           f"{args.epochs - args.warmup_epochs} of {describe_unfreeze(args.unfreeze)} and head")
     result = run.fit_and_evaluate(
         model, split, phases, input_spec(args.size, args.backbone, args.resize), outputs,
-        RunConfig.from_args(args, f"{args.backbone}-finetuned"),
-        augmentation=named_augmentation(args.augmentation, args.flip, args.seed), dist=dist)
+        cli.run_config(args, f"{args.backbone}-finetuned",
+                       augment=named_augmentation(args.augmentation, args.flip, args.seed)),
+        dist=dist)
     return 130 if result["interrupted"] else 0
 
 

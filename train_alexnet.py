@@ -21,13 +21,13 @@ its own share of train.hdf5 (see the README).
     python train_alexnet.py --hdf5 output/hdf5 --model output/alexnet.keras
 """
 import argparse
-import math
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch import cli
+from pyimagesearch.datasets.split import DEFAULT_SEED
 from pyimagesearch.utils.errors import run_cli
 
 
@@ -38,8 +38,8 @@ def parse_args(argv):
                       help="folder with train.hdf5, val.hdf5 and mean.json (default: %(default)s)")
     data.add_argument("--size", type=int, default=227,
                       help="crop size: the network's input width and height (default: %(default)s)")
-    data.add_argument("--seed", type=int, default=42, help="seed for patches, augmentation and "
-                      "Keras (default: %(default)s)")
+    data.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for patches, augmentation "
+                      "and Keras (default: %(default)s)")
     data.add_argument("--workers", type=int, default=2,
                       help="kept for the book's commands: tf.data now chooses how many threads "
                            "read and prepare batches (default: %(default)s)")
@@ -48,7 +48,7 @@ def parse_args(argv):
     model.add_argument("--fc-units", type=int, default=4096,
                        help="width of the two fully connected layers; smaller for quick "
                             "experiments (default: %(default)s)")
-    train = cli.add_training_arguments(parser, epochs=75, batch_size=64, lr=None, patience=10)
+    train = cli.add_training_arguments(parser, batch_size=64, lr=None, patience=10)
     cli.add_optimizer_arguments(train, optimizer="adam", schedule="constant")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                        help="random horizontal flips (default: on)")
@@ -63,33 +63,24 @@ def main(argv=None):
     cli.resolve_lr(args)
     cli.check_positive(args, "size", "epochs", "batch-size", "lr", "workers", "fc-units")
     cli.check_distribute_arguments(args)
-    from pyimagesearch.io.hdf5file import hdf5_file, load_means
-    for split_name in ("train", "val"):
-        hdf5_file(args.hdf5, split_name)
-    means = load_means(args.hdf5)
+    from pyimagesearch.io.hdf5file import check_training_files
+    means = check_training_files(args.hdf5)
     # TensorFlow takes seconds to import, so it comes after the cheap checks.
     import keras
 
-    from pyimagesearch.modelfiles.paths import OutputPaths
     from pyimagesearch.nn.conv import AlexNet
-    from pyimagesearch.preprocessing import PatchPreprocessor
     from pyimagesearch.preprocessing.augmentation import image_augmentation
     from pyimagesearch.training import distribute, run
-    from pyimagesearch.training.config import RunConfig
-    from pyimagesearch.training.data import input_spec_for
-    from pyimagesearch.training.optimizers import make_optimizer
-    from pyimagesearch.training.sources import Storage, load_hdf5_split
+    from pyimagesearch.training.data import mean_input_spec
+    from pyimagesearch.training.sources import load_patch_split
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
-    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    if dist.chief:
-        outputs.check_writable()
+    outputs = cli.training_outputs(args, chief=dist.chief)
     # Training images are random --size patches of the stored ones, validation
     # and test images resized to --size; all streamed from the files.
-    split = load_hdf5_split(args.hdf5, args.size, args.size, Storage("stream"),
-                            train_patch=PatchPreprocessor(args.size, args.size, seed=args.seed))
+    split = load_patch_split(args.hdf5, args.size, seed=args.seed)
     aug = image_augmentation(rotation=20, zoom=0.15, shift=0.2, shear=0.15, flip=args.flip,
                              seed=args.seed)
     # A larger --batch-size than the training set reads it as one batch.
@@ -97,16 +88,12 @@ def main(argv=None):
     with dist.scope():
         model = AlexNet.build(args.size, args.size, 3, len(split.class_names), reg=args.reg,
                               fc_units=args.fc_units)
-        steps_per_epoch = math.ceil(len(split.train) / dist.global_batch(batch_size))
-        optimizer = make_optimizer(args.optimizer, dist.lr(args.lr), args.schedule, args.epochs,
-                                   steps_per_epoch, args.warmup, args.momentum, args.weight_decay)
-    # The model sees (image - mean) in the stored BGR order, unscaled, as in the book.
-    spec = input_spec_for(args.size, args.size, resize="simple",
-                          mean=[means["B"], means["G"], means["R"]]).replace(scale=1.0, crop=args.size)
+        optimizer = cli.optimizer_settings(args).build(
+            args.epochs, dist.steps_per_epoch(batch_size, len(split.train)), lr=dist.lr(args.lr))
     result = run.fit_and_evaluate(
-        model, split, optimizer, spec, outputs,
-        RunConfig.from_args(args, "alexnet", batch_size=batch_size, checkpoint="best"),
-        augmentation=aug, dist=dist)
+        model, split, optimizer, mean_input_spec(args.size, means), outputs,
+        cli.run_config(args, "alexnet", batch_size=batch_size, checkpoint="best", augment=aug),
+        dist=dist)
     return 130 if result["interrupted"] else 0
 
 

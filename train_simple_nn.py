@@ -23,7 +23,7 @@ def parse_args(argv):
     data = cli.add_dataset_arguments(parser)
     cli.add_storage_arguments(data)
     data.add_argument("--size", type=int, default=32, help="input width and height (default: %(default)s)")
-    train = cli.add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01)
+    train = cli.add_training_arguments(parser, lr=0.01)
     cli.add_resume_argument(train)
     cli.add_distribute_arguments(parser)
     cli.add_output_arguments(parser, "simple_nn")
@@ -41,20 +41,19 @@ def main(argv=None):
 
     from pyimagesearch.nn import MLP
     from pyimagesearch.training import distribute, run
-    from pyimagesearch.training.config import RunConfig
     from pyimagesearch.training.data import input_spec_for
 
     # The strategy comes first: TensorFlow must not have started its devices.
     dist = distribute.setup(args.distribute, args.cpu_devices, args.scale_lr)
     keras.utils.set_random_seed(args.seed)  # the initial weights too, not only the training
-    outputs, split = run.load_from_args(args, paths, labels, chief=dist.chief)
+    outputs, split = cli.load_training_data(args, paths, labels, chief=dist.chief)
     with dist.scope():
         model = MLP.build(input_dim=args.size * args.size * 3, classes=len(split.class_names))
         optimizer = keras.optimizers.SGD(learning_rate=dist.lr(args.lr))
     result = run.fit_and_evaluate(
         model, split, optimizer,
         input_spec_for(args.size, args.size, flatten=True, resize=args.resize), outputs,
-        RunConfig.from_args(args, "mlp"), dist=dist)
+        cli.run_config(args, "mlp"), dist=dist)
     return 130 if result["interrupted"] else 0
 
 

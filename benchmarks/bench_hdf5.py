@@ -24,9 +24,10 @@ import numpy as np
 
 from pyimagesearch.datasets import UnreadableImage, read_image
 from pyimagesearch.datasets.folder import encode_labels, find_dataset
-from pyimagesearch.datasets.split import stratified_split
+from pyimagesearch.datasets.imagefiles import DecodeOptions
+from pyimagesearch.datasets.split import SplitOptions, stratified_split
 from pyimagesearch.io import HDF5DatasetWriter
-from pyimagesearch.io.hdf5build import SPLITS, build_hdf5, write_splits
+from pyimagesearch.io.hdf5build import SPLITS, SplitFiles, build_hdf5, write_splits
 from pyimagesearch.preprocessing import AspectAwarePreprocessor
 
 
@@ -62,7 +63,7 @@ def sequential_build(paths, names, output, size):
     labels, class_names = encode_labels([names[i] for i in kept])
     splits = stratified_split(np.arange(len(kept)), labels, 0.25, 0.1, 42)
     with h5py.File(staged, "r") as db:
-        write_splits(db["images"], splits, class_names, output, {})
+        write_splits(db["images"], splits, SplitFiles(output, class_names, {}, [paths[i] for i in kept]))
     os.remove(staged)
 
 
@@ -86,7 +87,7 @@ def bench_build(dataset, size, repeats, scratch):
             start = time.perf_counter()
             if which == "parallel":
                 os.makedirs(out)
-                build_hdf5(dataset, paths, names, out, 0.25, 0.1, 42, size=size)
+                build_hdf5(dataset, paths, names, out, SplitOptions(0.25, 0.1, 42), DecodeOptions(*size, "aspect"))
             else:
                 sequential_build(paths, names, out, size)
             times[which].append(time.perf_counter() - start)

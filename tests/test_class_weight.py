@@ -137,7 +137,7 @@ for case, smoothing in (("memory-sparse", 0.0), ("memory-one-hot", 0.1)):
     model, optimizer = build(rescale=False)
     outputs = OutputPaths.from_args(os.path.join(folder, case, "m.keras"))
     config = RunConfig(epochs=1, batch_size=4, patience=0, class_weight="balanced",
-                       label_smoothing=smoothing)
+                       label_smoothing=smoothing, precision="float32")
     run = fit_and_evaluate(model, split, optimizer, input_spec_for(4, 4), outputs, config, dist=dist)
     results[case] = [reported(outputs), *expected(model, smoothing), run["class_weight"]]
 
@@ -151,7 +151,8 @@ model, optimizer = build(rescale=False)
 outputs = OutputPaths.from_args(os.path.join(folder, "hdf5", "m.keras"))
 run = fit_and_evaluate(model, load_hdf5_split(hdf5, 4, 4, Storage("stream")), optimizer,
                        input_spec_for(4, 4), outputs,
-                       RunConfig(epochs=1, batch_size=4, patience=0, class_weight="balanced"), dist=dist)
+                       RunConfig(epochs=1, batch_size=4, patience=0, class_weight="balanced",
+                                 precision="float32"), dist=dist)
 results["hdf5"] = [reported(outputs), *expected(model), run["class_weight"]]
 print("RESULTS " + json.dumps(results))
 """

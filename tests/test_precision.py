@@ -143,9 +143,9 @@ def test_best_model_checkpoint_saves_a_mixed_model_as_float32(tmp_path):
     model = with_policy(MLP.build(48, 3, hidden=(16,)), "mixed_bfloat16")
     assert model.layers[0].compute_dtype == "bfloat16"
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(x, labels, validation_data=(x, labels), epochs=1, verbose=0,
-              callbacks=[BestModelCheckpoint(str(tmp_path / "best.keras"), verbose=0,
-                                             saved_form=float32_copy)])
+    # As training.run gives it: the callbacks layer does not import training.
+    checkpoint = BestModelCheckpoint(str(tmp_path / "best.keras"), verbose=0, saved_form=float32_copy)
+    model.fit(x, labels, validation_data=(x, labels), epochs=1, verbose=0, callbacks=[checkpoint])
     loaded = keras.models.load_model(tmp_path / "best.keras", safe_mode=True)
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
 

@@ -6,7 +6,7 @@ from ..utils.atomic import atomic_path
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
-    """Save the whole model (in float32) to `path` whenever `monitor` improves
+    """Save the whole model (as `saved_form` gives it) to `path` whenever `monitor` improves
     (lower is better, as for val_loss), atomically: an interrupted save never leaves a
     broken file where the last good model was. `on_save(path, epoch, logs)`
     runs after each save (e.g. to rewrite the sidecar). `best` resumes the

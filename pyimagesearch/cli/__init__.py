@@ -20,7 +20,13 @@ from .arguments import (  # noqa: F401 - the scripts call these as cli.<name>
     check_distribute_arguments,
     check_positive,
     check_split_sizes,
+    decode_options,
     find_training_data,
+    load_training_data,
     make_parser,
+    optimizer_settings,
     resolve_lr,
+    run_config,
+    split_options,
+    training_outputs,
 )

@@ -5,9 +5,10 @@ import argparse
 
 from ..datacheck.findings import KINDS
 from ..datasets.exclude import DEFAULT_KINDS, read_exclude
-from ..datasets.split import split_size
+from ..datasets.split import DEFAULT_SEED, DEFAULT_TEST_SIZE, DEFAULT_VAL_SIZE, split_size
 from ..preprocessing.augmentation import AUGMENTATIONS
-from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from ..training.config import RunConfig
+from ..training.optimizers import DEFAULT_LR, OPTIMIZERS, SCHEDULES, OptimizerSettings
 from ..training.precision import PRECISIONS, check_precision
 from ..utils.errors import UserError
 
@@ -43,13 +44,13 @@ def add_dataset_arguments(parser, split=True):
     data.add_argument("--resize", choices=["simple", "aspect"], default="simple",
                       help="'simple' stretches to the input size like the tutorial; 'aspect' "
                            "resizes the shorter side and center-crops (default: %(default)s)")
-    data.add_argument("--seed", type=int, default=42,
+    data.add_argument("--seed", type=int, default=DEFAULT_SEED,
                       help="seed for the shuffle, the split and Keras (default: %(default)s, the "
                            "tutorial's split)")
     if split:
-        data.add_argument("--test-size", type=float, default=0.25,
+        data.add_argument("--test-size", type=float, default=DEFAULT_TEST_SIZE,
                           help="test split: a fraction, or a number of images (default: %(default)s)")
-        data.add_argument("--val-size", type=float, default=0.1,
+        data.add_argument("--val-size", type=float, default=DEFAULT_VAL_SIZE,
                           help="validation split taken from the training part, for EarlyStopping; "
                                "0 turns it off (default: %(default)s)")
     data.add_argument("--workers", type=int, default=None,
@@ -114,7 +115,15 @@ def add_backbone_arguments(parser, backbone, size_help):
     return model
 
 
-def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=15):
+def add_training_arguments(parser, epochs=None, batch_size=None, lr=0.01, patience=None, precision=None):
+    """--epochs, --batch-size, --lr, --patience, --class-weight, --precision.
+    Their defaults are training.config.RunConfig's; a script passes its own
+    recipe's values to change them (fine_tune.py's patience 5, float32).
+    `lr` None leaves --lr to add_optimizer_arguments' per-optimizer default."""
+    epochs = RunConfig.default("epochs") if epochs is None else epochs
+    batch_size = RunConfig.default("batch_size") if batch_size is None else batch_size
+    patience = RunConfig.default("patience") if patience is None else patience
+    precision = RunConfig.default("precision") if precision is None else precision
     train = parser.add_argument_group("training")
     train.add_argument("--epochs", type=int, default=epochs, help="maximum epochs (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=batch_size,
@@ -127,34 +136,37 @@ def add_training_arguments(parser, epochs=75, batch_size=32, lr=0.01, patience=1
                             "loss and keep the best weights; 0 turns it off (default: %(default)s)")
     add_class_weight_argument(train)
     # A UserError from `type` is one line, where `choices` prints the usage too.
-    train.add_argument("--precision", default="auto", type=check_precision, metavar="{" + ",".join(PRECISIONS) + "}",
+    train.add_argument("--precision", default=precision, type=check_precision, metavar="{" + ",".join(PRECISIONS) + "}",
                        help="compute in 16 bits through a Keras mixed-precision policy (weights, "
                             "softmax and loss stay float32; the saved model is float32): "
                             "mixed_bfloat16 for CPUs with AVX512_BF16 or AMX, mixed_float16 for "
                             "GPUs of compute capability 7.0+ (with loss scaling); auto picks one of "
-                            "them by the hardware, float32 where neither fits; bfloat16 trained "
-                            "SmallVGGNet about 2x faster on an AVX512_BF16 CPU, at the same test "
-                            "accuracy (see BENCHMARKS.md) (default: %(default)s)")
+                            "them by the hardware, float32 where neither fits; their speed and "
+                            "accuracy: BENCHMARKS.md, \"Precision\" (default: %(default)s)")
     return train
 
 
 def add_optimizer_arguments(train, optimizer="sgd", schedule="decay"):
-    """--optimizer, --schedule, --warmup, --weight-decay, --momentum; --lr
+    """--optimizer, --schedule, --lr-warmup (old spelling --warmup),
+    --weight-decay, --momentum, their defaults OptimizerSettings'; --lr
     (from add_training_arguments with lr=None) then defaults per optimizer:
     call resolve_lr after parsing."""
+    defaults = OptimizerSettings()
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=optimizer,
                        help="sgd with --momentum, adam, or adamw: Adam with decoupled "
                             "--weight-decay (default: %(default)s); --lr defaults to "
                             + ", ".join(f"{lr} for {name}" for name, lr in DEFAULT_LR.items()))
     train.add_argument("--schedule", choices=SCHEDULES, default=schedule,
                        help="learning rate per step: 'decay' is the tutorial's lr / (1 + lr / "
-                            "epochs * step); 'cosine' warms up over --warmup epochs, then falls to "
-                            "0 at the last epoch; 'constant' (default: %(default)s)")
-    train.add_argument("--warmup", type=int, default=3,
-                       help="warm-up epochs of the cosine schedule (default: %(default)s)")
-    train.add_argument("--weight-decay", type=float, default=0.05,
+                            "epochs * step); 'cosine' warms up over --lr-warmup epochs, then falls "
+                            "to 0 at the last epoch; 'constant' (default: %(default)s)")
+    train.add_argument("--lr-warmup", dest="warmup", type=int, default=defaults.warmup_epochs, metavar="EPOCHS",
+                       help="epochs over which the cosine schedule warms the learning rate up "
+                            "(default: %(default)s)")
+    add_hidden_alias(train, "--warmup", dest="warmup", type=int)
+    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay,
                        help="adamw's decoupled weight decay (default: %(default)s)")
-    train.add_argument("--momentum", type=float, default=0.9,
+    train.add_argument("--momentum", type=float, default=defaults.momentum,
                        help="sgd's momentum; the tutorial used 0 (default: %(default)s)")
 
 
@@ -284,3 +296,69 @@ def check_augmentation_arguments(args):
         raise UserError(f"--cutmix must be 0 (off) or an alpha up to 1, got {args.cutmix}")
     if args.mixup and args.cutmix:
         raise UserError("--mixup and --cutmix each mix every batch: choose one of them")
+
+
+# The parsed flags as the package's typed options: the package never takes
+# the Namespace itself.
+
+def split_options(args):
+    """datasets.split.SplitOptions from --test-size, --val-size, --seed,
+    --labels and --exclude."""
+    from ..datasets.split import SplitOptions
+
+    return SplitOptions(args.test_size, args.val_size, args.seed, args.labels, getattr(args, "exclude", None))
+
+
+def decode_options(args, resize=None):
+    """datasets.DecodeOptions from --size (a number or a (width, height)
+    pair), --resize (or `resize`) and --workers."""
+    from ..datasets.imagefiles import DecodeOptions
+
+    width, height = args.size if isinstance(args.size, tuple) else (args.size, args.size)
+    return DecodeOptions(width, height, resize or args.resize, args.workers)
+
+
+def optimizer_settings(args, **overrides):
+    """training.optimizers.OptimizerSettings from --optimizer, --lr,
+    --schedule, --warmup, --momentum and --weight-decay; `overrides` win."""
+    from ..training.optimizers import OptimizerSettings
+
+    return OptimizerSettings(**{"name": args.optimizer, "lr": args.lr, "schedule": args.schedule,
+                                "warmup_epochs": args.warmup, "momentum": args.momentum,
+                                "weight_decay": args.weight_decay, **overrides})
+
+
+def run_config(args, architecture, **overrides):
+    """training.config.RunConfig from the parsed flags; `overrides` win."""
+    from ..training.config import RunConfig
+
+    return RunConfig.from_flags(vars(args), architecture, **overrides)
+
+
+def training_outputs(args, chief=True):
+    """The run's output paths from --model, --label-bin and --plot, checked
+    writable by the chief (the other workers of a multi-worker run never
+    touch them)."""
+    from ..modelfiles.paths import OutputPaths
+
+    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
+    if chief:
+        outputs.check_writable()
+    return outputs
+
+
+def load_training_data(args, paths, labels, chief=True):
+    """The common start of the folder trainers: (output paths, split). The
+    output paths are checked by the chief (the other workers of a
+    multi-worker run never touch them); the split is held in memory or
+    streamed as --data says: --dataset's images as listed (`paths`,
+    `labels`), their disk cache in --cache-dir (default `cache/` beside the
+    model), or build_hdf5.py's files with --hdf5."""
+    from ..training.sources import Storage, load_folder_split, load_hdf5_split
+
+    outputs = training_outputs(args, chief)
+    storage = Storage.beside(outputs.model, args.data, args.cache_dir, builds_cache=chief)
+    if args.hdf5:
+        return outputs, load_hdf5_split(args.hdf5, args.size, args.size, storage)
+    return outputs, load_folder_split(args.dataset, paths, labels, decode_options(args),
+                                      split_options(args), storage)

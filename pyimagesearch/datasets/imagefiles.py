@@ -8,6 +8,7 @@ import io
 import os
 import random
 import warnings
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -18,6 +19,21 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # them (a "decompression bomb" would otherwise allocate gigabytes).
 MAX_PIXELS = 100_000_000
 CHANNEL_ORDER = "BGR"
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How each listed image becomes a stored or model-sized image: decoded
+    and resized (`resize`, a key of preprocessing.RESIZERS) to `width` x
+    `height`, in `workers` threads (default: one per CPU core)."""
+    width: int
+    height: int
+    resize: str = "simple"
+    workers: int = None
+
+    @property
+    def size(self):
+        return self.width, self.height
 
 
 class UnreadableImage(Exception):
@@ -166,8 +182,8 @@ def _probe_header(data, max_pixels):
 def read_bytes(path):
     """The whole file, in three system calls where possible (open, fstat,
     read), with the GIL released while reading. np.fromfile, which goes
-    through a Python file object and C stdio, took 2.5x as long per Animals
-    JPEG here (100 us against 40), a tenth of a reduced-scale decode."""
+    through a Python file object and C stdio, took measurably longer per
+    Animals JPEG (BENCHMARKS.md, "Loader")."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         size = os.fstat(fd).st_size

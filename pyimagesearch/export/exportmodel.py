@@ -139,11 +139,9 @@ def verification_paths(options, source, scratch):
     (they check the graph's arithmetic, not the model's accuracy)."""
     if options.images:
         return splits.sample(expand_image_args(options.images), options.verify_images)
-    dataset = splits.run_dataset(source.info)
-    if dataset:
-        from ..datasets import list_images
-
-        return splits.sample(list_images(dataset)[0], options.verify_images)
+    paths = splits.run_images(source.info)
+    if paths:
+        return splits.sample(paths, options.verify_images)
     print("[NOTE] the run's dataset is not at hand; verifying on generated images (pass --images "
           "for real ones)", file=sys.stderr)
     rng = np.random.default_rng(0)

@@ -33,6 +33,26 @@ def run_dataset(info):
     return folder if folder and os.path.isdir(folder) else None
 
 
+def run_images(info):
+    """The image files of the run's dataset, listed as the run listed them
+    (its --labels, --exclude: datasets.split), in sorted order; None when
+    its dataset is not at hand or no longer lists as a dataset."""
+    from ..datasets.split import SplitOptions, list_split_images
+
+    dataset = run_dataset(info)
+    if dataset is None:
+        return None
+    options = SplitOptions.from_arguments((info.get("run") or {}).get("arguments"))
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            paths, _ = list_split_images(dataset, options)
+    except UserError as exc:
+        print(f"[NOTE] the run's dataset cannot be listed as it was: {exc}", file=sys.stderr)
+        return None
+    # Sorted: the sample of verification images does not depend on the seed.
+    return sorted(paths)
+
+
 def has_training_images(info):
     """Whether run_split can find the run's images (checked before TensorFlow loads)."""
     run = info.get("run") or {}

@@ -24,6 +24,7 @@ import pathlib
 import shutil
 import signal
 import time
+from dataclasses import dataclass
 
 import cv2
 import h5py
@@ -32,7 +33,8 @@ from tqdm import tqdm
 
 from ..datasets import CHANNEL_ORDER, UnreadableImage, read_image
 from ..datasets.folder import encode_labels, report_skipped, warn_left_out
-from ..datasets.split import stratified_split
+from ..datasets.imagefiles import DecodeOptions
+from ..datasets.split import SplitOptions, stratified_split
 from ..preprocessing import AspectAwarePreprocessor
 from ..utils.atomic import ensure_writable_folder, left_by_other_processes, write_json
 from ..utils.errors import UserError
@@ -113,14 +115,27 @@ def decode_all(path, paths, size, buf_size=128, workers=None, interrupts=None):
     return np.array(kept, dtype=np.int64), np.array(sums, dtype=np.float64).reshape(-1, 3), skipped
 
 
-def write_splits(source, splits, class_names, staging, attrs, row_paths, block=256, interrupts=None):
+@dataclass
+class SplitFiles:
+    """What the split files hold besides their rows: they are written into
+    `folder`, list `class_names`, carry the file attributes `attrs` (each
+    file adds its "split"), and name each staging row's image file
+    (`row_paths`)."""
+    folder: str
+    class_names: list
+    attrs: dict
+    row_paths: list
+
+
+def write_splits(source, splits, files, block=256, interrupts=None):
     """Pass 2: read the staging file once, front to back, `block` rows at a
     time, appending each row to the file of its split (`splits` maps split
-    name to (rows, labels)), and each row's file (`row_paths`, one per
-    staging row) to its `paths`. Rows keep the staging order, the seeded
+    name to (rows, labels)) in `files.folder` (a SplitFiles), and each
+    row's file to its `paths`. Rows keep the staging order, the seeded
     shuffle of the listing, so every split is shuffled too. Reading contiguous
     slices matters: h5py's list indexing (`source[[3, 17, ...]]`) selects
-    row by row and made this pass 8x slower than decoding everything.
+    row by row and made this pass slower than decoding everything
+    (BENCHMARKS.md, "HDF5 stage").
     `interrupts` (utils.interrupts) is checked after every block."""
     split_of = np.full(source.shape[0], -1, dtype=np.int64)
     label_of = np.zeros(source.shape[0], dtype=np.int64)
@@ -132,10 +147,10 @@ def write_splits(source, splits, class_names, staging, attrs, row_paths, block=2
         for k, split in enumerate(SPLITS):
             writer = stack.enter_context(HDF5DatasetWriter(
                 (int((split_of == k).sum()),) + source.shape[1:],
-                os.path.join(staging, f"{split}.hdf5"), buf_size=block,
-                attrs={**attrs, "split": split}))
-            writer.store_class_labels(class_names)
-            writer.store_paths([row_paths[row] for row in np.flatnonzero(split_of == k)])
+                os.path.join(files.folder, f"{split}.hdf5"), buf_size=block,
+                attrs={**files.attrs, "split": split}))
+            writer.store_class_labels(files.class_names)
+            writer.store_paths([files.row_paths[row] for row in np.flatnonzero(split_of == k)])
             writers.append(writer)
         for start in range(0, source.shape[0], block):
             if interrupts is not None:
@@ -148,14 +163,18 @@ def write_splits(source, splits, class_names, staging, attrs, row_paths, block=2
                     writer.add(images[mine], labels[mine])
 
 
-def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed=42,
-               size=(256, 256), workers=None, run=None):
+def build_hdf5(dataset, paths, names, output, split=None, decode=None, run=None):
     """Write <output>/{train,val,test}.hdf5, mean.json (R, G, B means of the
     training split) and summary.json from the image `paths` of a dataset
-    and their class `names`. Returns the summary dict.
+    and their class `names`, split as `split` (datasets.split.SplitOptions,
+    stratified) says, each image decoded at `decode`'s size (a
+    datasets.DecodeOptions, default 256x256; always resized aspect-aware)
+    with its workers. `run` is recorded in the summary. Returns the
+    summary dict.
 
     The same paths, seed and size give byte-identical HDF5 files."""
-    width, height = size
+    split = split or SplitOptions()
+    decode = decode or DecodeOptions(256, 256, "aspect")
     remove_leftover_staging(output)
     staging = os.path.join(output, f"{STAGING_PREFIX}{os.getpid()}")
     os.makedirs(staging, exist_ok=True)
@@ -165,51 +184,65 @@ def build_hdf5(dataset, paths, names, output, test_size=0.25, val_size=0.1, seed
         # Ctrl-C and `kill` stop the two passes between images or blocks,
         # never inside h5py or the decoding threads' bookkeeping.
         with deferred_interrupts() as interrupts:
-            kept, sums, skipped = decode_all(staged, paths, size, workers=workers,
+            kept, sums, skipped = decode_all(staged, paths, decode.size, workers=decode.workers,
                                              interrupts=interrupts)
         report_skipped(skipped, len(paths))
-        if len(kept) == 0:
-            raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
-        kept_names = [names[i] for i in kept]
-        left_out = warn_left_out(names, kept_names)
-        labels, class_names = encode_labels(kept_names)
-        if len(class_names) < 2:
-            raise UserError(f"{dataset}: only class {class_names[0]!r} has readable images; a "
-                            "classifier needs at least 2", 1)
-        small = [n for n, count in zip(class_names, np.bincount(labels)) if count < 2]
-        if small:
-            raise UserError(f"{dataset}: class {small[0]!r} has only 1 readable image; the "
-                            "stratified train/val/test split needs more: add images or remove "
-                            "that class folder", 1)
+        labels, class_names, left_out = _readable_classes(dataset, names, kept, len(paths))
         # Rows of the staging file are split, so skipped files take no place in any split.
-        splits = stratified_split(np.arange(len(kept)), labels, test_size, val_size, seed)
-
-        summary = {"dataset": os.fspath(dataset), "size": [width, height],
-                   "channel_order": CHANNEL_ORDER, "class_names": class_names, "counts": {},
-                   "skipped": [{"path": p, "reason": r} for p, r in skipped],
-                   "classes_left_out": left_out, "run": run or {}}
-        attrs = {"channel_order": CHANNEL_ORDER, "width": width, "height": height,
+        splits = stratified_split(np.arange(len(kept)), labels, split.test_size, split.val_size,
+                                  split.seed)
+        attrs = {"channel_order": CHANNEL_ORDER, "width": decode.width, "height": decode.height,
                  "source": os.path.abspath(dataset)}
         # Relative, so the files still name their images after the dataset moves.
         row_paths = [pathlib.Path(os.path.relpath(paths[i], dataset)).as_posix() for i in kept]
         with h5py.File(staged, "r") as db, deferred_interrupts() as interrupts:
-            write_splits(db["images"], splits, class_names, staging, attrs, row_paths,
+            write_splits(db["images"], splits, SplitFiles(staging, class_names, attrs, row_paths),
                          interrupts=interrupts)
-        for split in SPLITS:
-            counts = np.bincount(np.asarray(splits[split][1]), minlength=len(class_names))
-            summary["counts"][split] = {name: int(n) for name, n in zip(class_names, counts)}
         os.remove(staged)
         train_rows = np.asarray(splits["train"][0])
-        b, g, r = (sums[train_rows].sum(axis=0) / (len(train_rows) * width * height)).tolist()
+        b, g, r = (sums[train_rows].sum(axis=0) / (len(train_rows) * decode.width * decode.height)).tolist()
         write_json(os.path.join(staging, MEAN_FILE), {"R": r, "G": g, "B": b})
         seconds = time.perf_counter() - start
-        summary["seconds"] = round(seconds, 2)
-        summary["images_per_s"] = round(len(kept) / seconds, 1) if seconds else None
+        summary = {"dataset": os.fspath(dataset), "size": [decode.width, decode.height],
+                   "channel_order": CHANNEL_ORDER, "class_names": class_names,
+                   "counts": _split_counts(splits, class_names),
+                   "skipped": [{"path": p, "reason": r} for p, r in skipped],
+                   "classes_left_out": left_out, "run": run or {}, "seconds": round(seconds, 2),
+                   "images_per_s": round(len(kept) / seconds, 1) if seconds else None}
         write_json(os.path.join(staging, SUMMARY_FILE), summary)
         move_into_place(staging, output_files(output))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+def _readable_classes(dataset, names, kept, listed):
+    """(labels, class names, classes left out) of the readable images
+    (`kept`: their positions in `names`); UserError when fewer than 2
+    classes, or a class of 1 image, are left for the stratified split."""
+    if len(kept) == 0:
+        raise UserError(f"{dataset}: none of the {listed} image files could be read", 1)
+    kept_names = [names[i] for i in kept]
+    left_out = warn_left_out(names, kept_names)
+    labels, class_names = encode_labels(kept_names)
+    if len(class_names) < 2:
+        raise UserError(f"{dataset}: only class {class_names[0]!r} has readable images; a "
+                        "classifier needs at least 2", 1)
+    small = [n for n, count in zip(class_names, np.bincount(labels)) if count < 2]
+    if small:
+        raise UserError(f"{dataset}: class {small[0]!r} has only 1 readable image; the "
+                        "stratified train/val/test split needs more: add images or remove "
+                        "that class folder", 1)
+    return labels, class_names, left_out
+
+
+def _split_counts(splits, class_names):
+    """{split: {class name: images}}."""
+    counts = {}
+    for split in SPLITS:
+        per_class = np.bincount(np.asarray(splits[split][1]), minlength=len(class_names))
+        counts[split] = {name: int(n) for name, n in zip(class_names, per_class)}
+    return counts
 
 
 def remove_leftover_staging(output):

@@ -26,6 +26,11 @@ class HDF5DatasetWriter:
 
     Datasets are created without HDF5's modification times, so the same rows
     give a byte-identical file (a build can be checked by its checksum).
+
+    Eight parameters, for a reason: the first four are the book's
+    HDF5DatasetWriter(dims, outputPath, dataKey, bufSize), positional order
+    and names kept for readers' code; the other four are keyword options of
+    this version (dtype, attrs, atomic, overwrite).
     """
 
     @accepts_book_names(outputPath="output_path", dataKey="data_key", bufSize="buf_size")

@@ -94,6 +94,15 @@ def hdf5_file(folder, split):
     return path
 
 
+def check_training_files(folder):
+    """The training split's channel means (load_means) of build_hdf5.py's
+    files in `folder`, once train.hdf5 and val.hdf5 are there; UserError
+    naming what is missing otherwise. Cheap: no TensorFlow, no images read."""
+    for split in ("train", "val"):
+        hdf5_file(folder, split)
+    return load_means(folder)
+
+
 def load_means(folder):
     """The training split's channel means from <folder>/mean.json, as a dict
     with keys "R", "G", "B"."""

@@ -1,7 +1,19 @@
+from dataclasses import dataclass
+
 import keras
 import numpy as np
 
 from .hdf5datasetgenerator import HDF5DatasetGenerator
+
+
+@dataclass(frozen=True)
+class BatchOrder:
+    """Which of a file's batches a sequence serves, in which order: all of
+    them, or worker i of n's share (`shard=(i, n)`), each epoch in a new
+    order drawn with `seed` when `shuffle`."""
+    shuffle: bool = False
+    seed: int = None
+    shard: tuple = None
 
 
 class HDF5Sequence(keras.utils.PyDataset):
@@ -30,12 +42,19 @@ class HDF5Sequence(keras.utils.PyDataset):
     """
 
     def __init__(self, db_path, batch_size, preprocessors=None, aug=None, binarize=False,
-                 classes=None, shuffle=False, seed=None, workers=1, max_queue_size=10,
-                 data_key="images", shard=None):
-        super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max_queue_size)
+                 classes=None, **options):
+        """The first six parameters are HDF5DatasetGenerator's; `options`
+        are BatchOrder's fields (shuffle, seed, shard), PyDataset's
+        `workers` (default 1) and `max_queue_size`, and the generator's
+        `data_key`."""
+        order = BatchOrder(**{k: options.pop(k) for k in ("shuffle", "seed", "shard") if k in options})
+        data_key = options.pop("data_key", "images")
+        options.setdefault("workers", 1)
+        super().__init__(use_multiprocessing=False, **options)
         self.source = HDF5DatasetGenerator(db_path, batch_size, preprocessors=preprocessors, aug=aug,
                                            binarize=binarize, classes=classes, data_key=data_key)
         self.class_names = self.source.class_names
+        shuffle, seed, shard = order.shuffle, order.seed, order.shard
         self.shard = shard
         if shard is None:
             self.batches = np.arange(len(self.source))

@@ -55,6 +55,7 @@ import re
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -96,16 +97,26 @@ def cache_path(dataset, width, height, resize="simple", folder=None):
     return os.path.join(folder or DEFAULT_FOLDER, name)
 
 
-def open_cache(dataset, paths, labels, width, height, resize="simple", folder=None, workers=None,
-               build=True):
+@dataclass(frozen=True)
+class CacheOptions:
+    """Where a cache lives and how it is built (see open_cache): `folder`
+    holds the cache files (default output/cache), `workers` decoding
+    threads build it (default one per CPU core), and `build` False makes
+    this process wait for another one's build first."""
+    folder: str = None
+    workers: int = None
+    build: bool = True
+
+
+def open_cache(dataset, paths, labels, width, height, resize="simple", **options):
     """Return an ImageCache of the listed images decoded at width x height.
 
     `paths` and `labels` are what datasets.folder.find_dataset returned for
     `dataset` (any order); `resize` is a key of preprocessing.RESIZERS;
-    `folder` holds the cache files (default output/cache); `workers` is the
-    number of decoding threads. A complete cache of the same dataset, size and
-    resize mode is reused when its fingerprint still matches the files (see
-    the module's docstring for what is and is not detected); otherwise it is
+    `options` are CacheOptions' fields (folder, workers, build). A complete
+    cache of the same dataset, size and resize mode is reused when its
+    fingerprint still matches the files (see the module's docstring for
+    what is and is not detected); otherwise it is
     (re)built, naming each unreadable file once, as the loader does. Prints
     one line saying which, and why.
 
@@ -115,20 +126,21 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
     build shows up within WAIT_FOR_BUILDER_SECONDS (a folder the chief does
     not share).
     """
+    options = CacheOptions(**options)
     if resize not in RESIZERS:
         raise ValueError(f"resize must be one of {', '.join(RESIZERS)}, got {resize!r}")
     paths, labels = list(paths), list(labels)
     if len(paths) != len(labels):
         raise ValueError(f"{len(paths)} paths but {len(labels)} labels")
     root = os.path.abspath(dataset)
-    path = cache_path(root, width, height, resize, folder)
+    path = cache_path(root, width, height, resize, options.folder)
     # Stat every file before decoding any: a file changed during the build
     # then no longer matches the stored fingerprint, and the next run rebuilds.
     listing = _listing(root, paths, labels)
     attrs = {"format": FORMAT, "dataset": root, "width": int(width), "height": int(height),
              "resize": resize, "fingerprint": _fingerprint(listing)}
     why = _stale_reason(path, attrs, listing)
-    if why is not None and not build:
+    if why is not None and not options.build:
         why = _wait_for_builder(path, attrs, listing)
     if why is None:
         cache = ImageCache(path)
@@ -138,7 +150,7 @@ def open_cache(dataset, paths, labels, width, height, resize="simple", folder=No
                   f"(see the skipped attribute of {path})", file=sys.stderr)
         return cache
     print(f"[INFO] image cache: building {path}: {why}")
-    _build(path, listing, attrs, workers)
+    _build(path, listing, attrs, options.workers)
     return ImageCache(path)
 
 
@@ -198,9 +210,9 @@ class ImageCache:
         None where that is not possible (no preadv, as on Windows).
 
         Written by hand because h5py lacks a fast way to read scattered rows:
-        on 3,000 images, a sorted 32-row list index read 275 images/s at 64 px
-        and 37 at 224 px, read_direct row by row 10,700 and 4,000, preadv at
-        these offsets 142,000 and 26,000, with the GIL released. A chunk
+        its list indexing, and read_direct row by row, read many times fewer
+        images per second than preadv at these offsets with the GIL released
+        (BENCHMARKS.md, "Data larger than memory"). A chunk
         holds whole rows, uncompressed and unfiltered (see _write), so row r
         lies at its chunk's offset plus (r mod rows per chunk) rows. The file
         is never written again once built (a rebuild replaces it, and the

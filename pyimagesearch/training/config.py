@@ -3,14 +3,15 @@
 Every trainer passes a RunConfig down to the engine instead of threading
 each option through every function on the way: a new option is one field
 here (with the default that leaves today's runs unchanged) and one flag in
-the script, and `from_args` picks it up by name.
+the script, and `from_flags` picks it up by name.
 
-    config = RunConfig.from_args(args, architecture="smallvggnet")
+    config = cli.run_config(args, architecture="smallvggnet")   # RunConfig.from_flags(vars(args), ...)
     training.fit_and_evaluate(model, split, optimizer, input_spec, outputs, config)
 """
 
 from dataclasses import dataclass, field, fields
 
+from ..datasets.split import DEFAULT_SEED
 from .precision import check_precision
 
 
@@ -19,8 +20,8 @@ class RunConfig:
     architecture: str = None
     epochs: int = 75
     batch_size: int = 32  # per replica
-    patience: int = 10  # EarlyStopping; 0 turns it off
-    seed: int = 42
+    patience: int = 15  # EarlyStopping; 0 turns it off
+    seed: int = DEFAULT_SEED
     resume: bool = False  # continue from <model>_backup/
     # Average each test image's prediction with its mirror image's.
     mirror_test: bool = False
@@ -31,7 +32,7 @@ class RunConfig:
     # "balanced" weighs each class by n_images / (n_classes x n_class).
     class_weight: str = "none"
     # Keras dtype policy to train under, or "auto" (see precision.py); saved models are float32.
-    precision: str = "float32"
+    precision: str = "auto"
     # "end": the model is saved when the run ends (the best epoch's weights,
     # kept by EarlyStopping); "best": also after every epoch that lowers
     # val_loss, so a long run that crashes still leaves its best model.
@@ -40,16 +41,24 @@ class RunConfig:
     top_losses: int = 16
     # The script's arguments, recorded in the sidecar as they were given.
     arguments: dict = field(default_factory=dict)
+    # A Keras layer applied to each training batch (preprocessing.augmentation), or None.
+    augment: object = None
+
+    @classmethod
+    def default(cls, name):
+        """A field's default: the command line's too (cli.add_training_arguments reads it)."""
+        return next(f.default for f in fields(cls) if f.name == name)
 
     def __post_init__(self):
         check_precision(self.precision)
 
     @classmethod
-    def from_args(cls, args, architecture, **overrides):
-        """The run's options from a script's parsed flags: every field whose
-        name is a flag (`--batch-size` is `batch_size`) takes its value;
-        `overrides` win over both."""
-        given = vars(args)
+    def from_flags(cls, flags, architecture, **overrides):
+        """The run's options from a script's parsed flags (a dict, such as
+        vars() of argparse's Namespace): every field whose name is a flag
+        (`--batch-size` is `batch_size`) takes its value; `overrides` win
+        over both."""
+        given = dict(flags)
         values = {f.name: given[f.name] for f in fields(cls) if f.name in given}
         values.update(architecture=architecture, arguments=dict(given), **overrides)
         return cls(**values)

@@ -16,22 +16,24 @@ from .sources import ArrayImages, Part, Split, load_run_split, load_split  # noq
 
 @dataclass
 class BatchOptions:
-    """What happens to each training batch on its way to the model (see
-    make_dataset): `augmentation` (a Keras layer), `one_hot` (the number of
-    classes), `mixup` or `cutmix` (alpha), `class_weights` (one per class)."""
+    """What happens to each batch on its way to the model (see
+    part_dataset): `augmentation` (a Keras layer), `one_hot` (the number of
+    classes), `mixup` or `cutmix` (alpha), `class_weights` (one per class),
+    `mirror` (flip every image: the second view of test-time mirroring)."""
     augmentation: object = None
     one_hot: int = None
     mixup: float = 0.0
     cutmix: float = 0.0
     class_weights: object = None
+    mirror: bool = False
 
 
-def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None,
-                 augmentation=None, one_hot=None, mixup=0.0, cutmix=0.0, class_weights=None):
-    """part_dataset over uint8 arrays held in memory (`images`, `labels`)."""
+def make_dataset(images, labels, batch_size, input_spec, shuffle=False, seed=None, **batch_options):
+    """part_dataset over uint8 arrays held in memory (`images`, `labels`);
+    `batch_options` are BatchOptions' fields (augmentation, one_hot, mixup,
+    cutmix, class_weights), the keywords this function always took."""
     part = Part(ArrayImages(images), np.arange(len(images)), np.asarray(labels), [])
-    return part_dataset(part, batch_size, input_spec, shuffle, seed,
-                        BatchOptions(augmentation, one_hot, mixup, cutmix, class_weights))
+    return part_dataset(part, batch_size, input_spec, shuffle, seed, BatchOptions(**batch_options))
 
 
 @dataclass
@@ -46,8 +48,7 @@ class Shard:
     log: object = None
 
 
-def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options=None, shard=None,
-                 mirror=False):
+def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options=None, shard=None):
     """A tf.data pipeline over one Part of a split: shuffle the row numbers
     (each epoch a new permutation), batch them, read each batch's rows as
     uint8 (from memory or disk), then (in parallel, off the training thread)
@@ -56,7 +57,7 @@ def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options
     batches in flight are decoded, so no copy of the images is made, in
     memory or streamed. `shard` (a Shard) keeps one worker's share of the
     rows, chosen before any image is read: every worker shuffles alike (the
-    same seed) and reads only its own rows; `mirror` flips every image.
+    same seed) and reads only its own rows.
 
     `options` (BatchOptions): `one_hot` (the number of classes) turns the
     integer labels into one-hot rows, which label smoothing, `mixup` and
@@ -68,19 +69,8 @@ def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options
     weight as a third element, computed after mixing: a blend of two images
     weighs the blend of their classes' weights. Not Keras' class_weight,
     which would take a mixed label's largest class and is not applied to
-    distributed input."""
+    distributed input. `mirror` flips every image."""
     options = options or BatchOptions()
-    if options.mixup and options.cutmix:
-        raise ValueError("choose mixup or cutmix, not both")
-    mix = None
-    if options.mixup:
-        mix = keras.layers.MixUp(alpha=options.mixup, seed=seed)
-    elif options.cutmix:
-        # CutMix draws its alpha from U(factor); a range of one value makes
-        # it Beta(cutmix, cutmix), the paper's (and MixUp's) meaning.
-        mix = keras.layers.CutMix(factor=(options.cutmix, options.cutmix), seed=seed)
-    weights = None if options.class_weights is None else tf.constant(options.class_weights, tf.float32)
-    augmentation, one_hot = options.augmentation, options.one_hot
     ds = tf.data.Dataset.from_tensor_slices((np.asarray(part.rows, np.int64),
                                              np.asarray(part.labels, np.int64)))
     if shuffle:
@@ -89,8 +79,25 @@ def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options
     if shard is not None:
         ds = ds.take(shard.usable).shard(shard.count, shard.index)
     ds = ds.batch(batch_size)
+    # Reading keeps the batches' order (deterministic), so a run is the same
+    # streamed or in memory; two reads run at once, overlapping the disk.
+    ds = ds.map(_row_reader(part, options.mirror, shard.log if shard is not None else None),
+                num_parallel_calls=2)
+    ds = ds.map(_batch_preparer(input_spec, options, seed),
+                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # Without a `shard`, under MultiWorkerMirroredStrategy every worker runs
+    # this same (same-seed) pipeline and keeps its own share of each global
+    # batch. Ignored on a single worker.
+    pipeline_options = tf.data.Options()
+    pipeline_options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA if shard is None else
+        tf.data.experimental.AutoShardPolicy.OFF)
+    return ds.with_options(pipeline_options)
+
+
+def _row_reader(part, mirror, log):
+    """The tf.data step that reads a batch of row numbers as uint8 images."""
     image_shape = tuple(part.images.image_shape)
-    log = shard.log if shard is not None else None
 
     def read_rows(rows):
         if log is not None:
@@ -105,6 +112,29 @@ def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options
     def read(rows, y):
         x = tf.numpy_function(read_rows, [rows], tf.uint8, stateful=False)
         return tf.ensure_shape(x, (None,) + image_shape), y
+
+    return read
+
+
+def _mixer(options, seed):
+    """The Keras layer that mixes a batch (MixUp or CutMix), or None."""
+    if options.mixup and options.cutmix:
+        raise ValueError("choose mixup or cutmix, not both")
+    if options.mixup:
+        return keras.layers.MixUp(alpha=options.mixup, seed=seed)
+    if options.cutmix:
+        # CutMix draws its alpha from U(factor); a range of one value makes
+        # it Beta(cutmix, cutmix), the paper's (and MixUp's) meaning.
+        return keras.layers.CutMix(factor=(options.cutmix, options.cutmix), seed=seed)
+    return None
+
+
+def _batch_preparer(input_spec, options, seed):
+    """The tf.data step that turns a uint8 batch into model input: augment,
+    scale, one-hot, mix, weigh (see part_dataset)."""
+    mix = _mixer(options, seed)
+    weights = None if options.class_weights is None else tf.constant(options.class_weights, tf.float32)
+    augmentation, one_hot = options.augmentation, options.one_hot
 
     @tf.autograph.experimental.do_not_convert
     def prepare(x, y):
@@ -124,18 +154,7 @@ def part_dataset(part, batch_size, input_spec, shuffle=False, seed=None, options
             return x, y, tf.linalg.matvec(y, weights)
         return x, y, tf.gather(weights, y)
 
-    # Reading keeps the batches' order (deterministic), so a run is the same
-    # streamed or in memory; two reads run at once, overlapping the disk.
-    ds = ds.map(read, num_parallel_calls=2)
-    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    # Without a `shard`, under MultiWorkerMirroredStrategy every worker runs
-    # this same (same-seed) pipeline and keeps its own share of each global
-    # batch. Ignored on a single worker.
-    pipeline_options = tf.data.Options()
-    pipeline_options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.DATA if shard is None else
-        tf.data.experimental.AutoShardPolicy.OFF)
-    return ds.with_options(pipeline_options)
+    return prepare
 
 
 def predict_local(model, *datasets):
@@ -143,8 +162,8 @@ def predict_local(model, *datasets):
     array per dataset), computed in this process alone: no cross-worker
     collective ops (model.predict would run them under a multi-worker
     strategy), so any worker can call it. One traced function, not eager
-    calls: on fine_tune.py's 750 test images at 224 px, eager calls peaked
-    at 3.7 GB against 1.7 GB (BENCHMARKS.md, "Fine-tuning")."""
+    calls, which peaked at about twice the memory on fine_tune.py's test
+    images (BENCHMARKS.md, "Fine-tuning")."""
     # autograph=False: a lambda has nothing to convert, and a converted one
     # leaves a generated file in the temp folder when a run is interrupted.
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
@@ -164,8 +183,16 @@ def predict_part(model, part, input_spec, batch_size, mirror_average=False):
     for free."""
     views = [part_dataset(part, batch_size, input_spec)]
     if mirror_average:
-        views.append(part_dataset(part, batch_size, input_spec, mirror=True))
+        views.append(part_dataset(part, batch_size, input_spec, options=BatchOptions(mirror=True)))
     return np.mean(predict_local(model, *views), axis=0)
+
+
+def mean_input_spec(size, means):
+    """The book's AlexNet input: a `size` x `size` image (a crop of the
+    stored one) minus the training set's channel `means` ({"R", "G", "B"})
+    in the stored BGR order, unscaled."""
+    return input_spec_for(size, size, resize="simple",
+                          mean=[means["B"], means["G"], means["R"]]).replace(scale=1.0, crop=size)
 
 
 def input_spec_for(width, height, depth=3, flatten=False, resize="simple", mean=None):

@@ -17,6 +17,7 @@ before it loads.
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -96,6 +97,10 @@ class Distribution:
 
     def global_batch(self, per_replica):
         return per_replica * self.replicas
+
+    def steps_per_epoch(self, per_replica, n_images):
+        """Global batches in an epoch of `n_images` (the last one may be short)."""
+        return math.ceil(n_images / self.global_batch(per_replica))
 
     def batch_for(self, per_replica, n_images):
         """The per-replica batch size to train `n_images` with: --batch-size,

@@ -14,6 +14,8 @@ Schedules (the learning rate as training goes, per step):
 - "constant": `lr` throughout.
 """
 
+from dataclasses import dataclass
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("decay", "cosine", "constant")
 DEFAULT_LR = {"sgd": 0.01, "adam": 0.001, "adamw": 0.002}
@@ -36,16 +38,44 @@ def learning_rate_schedule(schedule, lr, epochs, steps_per_epoch, warmup_epochs=
     raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
 
 
-def make_optimizer(name, lr, schedule="decay", epochs=1, steps_per_epoch=1, warmup_epochs=0,
-                   momentum=0.9, weight_decay=0.0):
+@dataclass
+class OptimizerSettings:
+    """An optimizer and its learning-rate schedule as the flags give them
+    (--optimizer, --lr, --schedule, --warmup, --momentum, --weight-decay);
+    its defaults are the flags' defaults. `lr` None is DEFAULT_LR of the
+    optimizer. `build` makes the Keras optimizer for a run's length."""
+    name: str = "sgd"
+    lr: float = None
+    schedule: str = "decay"
+    warmup_epochs: int = 3
+    momentum: float = 0.9  # sgd's; the tutorial used 0
+    weight_decay: float = 0.05  # adamw's decoupled weight decay
+
+    @property
+    def learning_rate(self):
+        return DEFAULT_LR[self.name] if self.lr is None else self.lr
+
+    def build(self, epochs=1, steps_per_epoch=1, lr=None):
+        """The Keras optimizer over `epochs` of `steps_per_epoch` steps, at
+        `lr` when given (a learning rate scaled for the replicas) instead
+        of the settings' own."""
+        import keras
+        rate = learning_rate_schedule(self.schedule, self.learning_rate if lr is None else lr, epochs,
+                                      steps_per_epoch, self.warmup_epochs)
+        if self.name == "sgd":
+            return keras.optimizers.SGD(learning_rate=rate, momentum=self.momentum)
+        if self.name == "adam":
+            return keras.optimizers.Adam(learning_rate=rate)
+        if self.name == "adamw":
+            return keras.optimizers.AdamW(learning_rate=rate, weight_decay=self.weight_decay)
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.name!r}")
+
+
+def make_optimizer(name, lr, schedule="decay", epochs=1, steps_per_epoch=1, **settings):
     """`name` is "sgd" (with `momentum`), "adam" or "adamw" (Adam with
-    decoupled `weight_decay`, Loshchilov and Hutter 2019)."""
-    import keras
-    rate = learning_rate_schedule(schedule, lr, epochs, steps_per_epoch, warmup_epochs)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=rate, momentum=momentum)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=rate)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    decoupled `weight_decay`, Loshchilov and Hutter 2019). `settings` are
+    OptimizerSettings' other fields (warmup_epochs, momentum, weight_decay),
+    the keywords this function always took; left out, warmup_epochs is 0
+    and weight_decay 0.0, as they always were here."""
+    settings = {"warmup_epochs": 0, "weight_decay": 0.0, **settings}
+    return OptimizerSettings(name, lr, schedule, **settings).build(epochs, steps_per_epoch)

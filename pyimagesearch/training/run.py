@@ -36,28 +36,7 @@ from .data import BatchOptions, Shard, part_dataset, predict_part
 from .distribute import Distribution
 from .phases import as_phases, phase_starts
 from .resume import ResumeState, best_so_far
-from .sources import Storage, load_hdf5_split, load_split
 
-
-def load_from_args(args, paths, labels, chief=True):
-    """The common start of the folder trainers, from their parsed flags:
-    output paths normalised and checked (by the chief: the other workers of
-    a multi-worker run never touch them), then the dataset split, held in
-    memory or streamed from disk as --data says: the folder's images (its
-    disk cache in --cache-dir, by default `cache/` beside the model), or
-    build_hdf5.py's files with --hdf5 (`paths` and `labels` unused)."""
-    outputs = OutputPaths.from_args(args.model, args.label_bin, args.plot)
-    if chief:
-        outputs.check_writable()
-    cache_dir = getattr(args, "cache_dir", None) or os.path.join(
-        os.path.dirname(os.path.abspath(outputs.model)), "cache")
-    storage = Storage(getattr(args, "data", "memory"), cache_dir, builds_cache=chief)
-    if getattr(args, "hdf5", None):
-        return outputs, load_hdf5_split(args.hdf5, args.size, args.size, storage)
-    split = load_split(args.dataset, paths, labels, args.size, args.size, resize=args.resize,
-                       label_from=args.labels, seed=args.seed, test_size=args.test_size,
-                       val_size=args.val_size, workers=args.workers, storage=storage)
-    return outputs, split
 
 @dataclass
 class Session:
@@ -69,6 +48,7 @@ class Session:
     written: OutputPaths
     model: keras.Model
     chief_history: str  # the chief's history JSON, which every worker reads
+    chief: bool = True  # whether this process is the chief, the one that writes `outputs`
 
 
 @contextlib.contextmanager
@@ -91,7 +71,8 @@ def start_run(model, optimizer, outputs, dist, config, loss="sparse_categorical_
     start_epoch = state.prepare(config.resume, chief=dist.chief, arguments=config.arguments)
     with dist.output_folder(os.path.dirname(os.path.abspath(outputs.model))) as folder:
         try:
-            yield Session(state, start_epoch, outputs.moved_to(folder), model, outputs.history_json)
+            yield Session(state, start_epoch, outputs.moved_to(folder), model, outputs.history_json,
+                          dist.chief)
         except BaseException:
             if dist.chief and not start_epoch and not state.epoch:
                 shutil.rmtree(state.folder, ignore_errors=True)
@@ -103,8 +84,19 @@ def _compile(model, optimizer, loss, dist):
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
 
-def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augmentation=None,
-                     dist=None):
+@dataclass
+class Recipe:
+    """How a run trains, fixed before its first epoch: the `phases`
+    (training.phases.Phase, each with its optimizer), the `loss`, the
+    `global_batch` size (all replicas) and what happens to each training
+    batch (`batch`, a BatchOptions)."""
+    phases: list
+    loss: object
+    global_batch: int
+    batch: BatchOptions
+
+
+def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, dist=None):
     """Compile, train with EarlyStopping on validation loss, evaluate on the
     test split and write the model, sidecar, labels, plots and logs.
 
@@ -113,8 +105,8 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
     trainable weights; EarlyStopping watches the last one only).
     `config` (a RunConfig) holds the run's options: epochs, batch size per
     replica, patience, seed, resume, test-time mirroring, label smoothing
-    (Szegedy et al. 2016), MixUp and CutMix. `augmentation` is a Keras layer
-    applied to each training batch. `dist` is the Distribution the model and
+    (Szegedy et al. 2016), MixUp, CutMix and the augmentation layer applied
+    to each training batch. `dist` is the Distribution the model and
     optimizer were built under (default: one device). Only the chief writes
     to `outputs`; `config.resume` continues from `<model>_backup/`, which
     exists while a run is unfinished. Returns the dict saved as the
@@ -130,7 +122,6 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
             if config.one_hot else "sparse_categorical_crossentropy")
     with start_run(model, phases[0].optimizer, outputs, dist, config, loss) as session:
-        model = session.model
         dist.announce(batch_size)
         print(f"[INFO] training {name} on {n_train} images (validating on {len(split.val)}, "
               f"testing on {len(split.test)}) for up to {config.epochs} epochs"
@@ -143,13 +134,15 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
                 print(f"[NOTE] {n_train - used} training images left out: each epoch uses whole "
                       "global batches, shared equally by the workers")
             n_train = used
-        trained = _train(model, split, input_spec, config, dist, global_batch, session, augmentation,
-                         phases, loss, weights)
+        one_hot = len(split.class_names) if config.one_hot else None
+        recipe = Recipe(phases, loss, global_batch,
+                        BatchOptions(config.augment, one_hot, config.mixup, config.cutmix, weights))
+        trained = _train(session, split, input_spec, config, dist, recipe)
         run = {
             "architecture": name,
             "arguments": config.arguments,
             "seed": config.seed,
-            "precision": precision.training_policy(model),
+            "precision": precision.training_policy(session.model),
             "distribution": dist.describe(batch_size),
             "epochs_requested": config.epochs,
             "class_weight": weight_record,
@@ -158,39 +151,75 @@ def fit_and_evaluate(model, split, optimizer, input_spec, outputs, config, augme
             "data": split.data,
         }
         # The saved model, evaluated as users will load it.
-        return _evaluate_and_save(precision.float32_copy(model), split, input_spec, config, outputs,
-                                  session.written, run, global_batch, dist.chief)
+        return _evaluate_and_save(precision.float32_copy(session.model), split, input_spec, config,
+                                  session, run, global_batch)
 
 
-def _train(model, split, input_spec, config, dist, global_batch, session, augmentation, phases, loss,
-           class_weights):
+@dataclass
+class _Watchers:
+    """The callbacks that watch a run's epochs: the plot and history
+    (`monitor`), --checkpoint best's saves, EarlyStopping, and the rows
+    each worker read (multi-worker runs)."""
+    monitor: TrainingMonitor
+    checkpoint: object = None
+    early: object = None
+    row_log: object = None
+    stop: object = None  # callbacks.interrupt's, while training runs
+
+
+def _train(session, split, input_spec, config, dist, recipe):
     """model.fit with the run's callbacks, once per phase; Ctrl-C ends
     training, not the run. Returns the training facts for the sidecar."""
-    start_epoch, written = session.start_epoch, session.written
-    one_hot = len(split.class_names) if config.one_hot else None
+    model, start_epoch = session.model, session.start_epoch
+    watchers = _watchers(session, split, input_spec, config, dist, recipe.phases)
+    feeds = _feeds(split, input_spec, config.seed, dist, recipe, watchers.row_log)
+    start = time.perf_counter()
+    interrupted, phase_facts = False, []
+    try:
+        with interrupt_between_batches() as stop:
+            watchers.stop = stop
+            _fit_phases(session, feeds, dist, recipe, watchers, len(split.train), phase_facts)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM ends training, not the run: the completed
+        # epochs are evaluated and saved like a full run, and
+        # <model>_backup/ stays for --resume. The signal is acted on
+        # between batches, so every epoch's outputs are whole.
+        if len(watchers.monitor.history.get("loss", [])) <= start_epoch:
+            raise
+        interrupted = True
+        print("\n[NOTE] interrupted: evaluating and saving the best completed epoch; "
+              f"--resume continues from epoch {session.state.epoch}", file=sys.stderr)
+        if watchers.early is not None and watchers.early.best_weights is not None:
+            model.set_weights(watchers.early.best_weights)
+    train_seconds = time.perf_counter() - start
+    checkpoint, early = watchers.checkpoint, watchers.early
+    if checkpoint is not None and checkpoint.best_epoch is not None and (
+            early is None or early.best_weights is None):
+        # Without EarlyStopping's restored weights, the best epoch is the saved model's.
+        model.set_weights(keras.models.load_model(session.written.model, compile=False,
+                                                  safe_mode=True).get_weights())
+    facts = _training_facts(watchers, start_epoch, phase_starts(recipe.phases)[-1], len(split.train),
+                            train_seconds, interrupted, len(split.val) > 0)
+    if len(recipe.phases) > 1:
+        facts["phases"] = phase_facts
+    return facts
+
+
+def _watchers(session, split, input_spec, config, dist, phases):
+    """The run's _Watchers, set up to continue from session.start_epoch."""
+    written, has_val = session.written, len(split.val) > 0
     row_log = None
     if dist.workers > 1:
         name = ("train.hdf5" if "hdf5" in split.data else
                 os.path.basename(split.data.get("cache", "")) or "the training images")
         row_log = RowLog(name, dist.worker, dist.workers)
-    train_ds = _feed(split.train, global_batch, input_spec, dist, row_log, shuffle=True, seed=config.seed,
-                     options=BatchOptions(augmentation, one_hot, config.mixup, config.cutmix, class_weights))
-    has_val = len(split.val) > 0
-    # Keras averages the first batch over the replicas to learn its shape, so
-    # that batch must split evenly: a multiple of the replicas.
-    val_batch = min(global_batch, len(split.val) // dist.replicas * dist.replicas)
-    if has_val and not val_batch:
-        raise UserError(f"{len(split.val)} validation images cannot be shared by {dist.replicas} "
-                        "replicas; pass a larger --val-size")
-    val_ds = _feed(split.val, val_batch, input_spec, dist,
-                   options=BatchOptions(one_hot=one_hot)) if has_val else None
     starts = phase_starts(phases)
-    monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=start_epoch,
+    monitor = TrainingMonitor(written.plot, json_path=written.history_json, start_at=session.start_epoch,
                               csv_path=written.history_csv,
                               marks={start: phase.name for start, phase in zip(starts[1:], phases[1:])})
     checkpoint = None
     if config.checkpoint == "best" and has_val:
-        checkpoint = _best_model_checkpoint(model, split, input_spec, config, session)
+        checkpoint = _best_model_checkpoint(session.model, split, input_spec, config, session)
     early = None
     if config.patience and config.patience > 0 and has_val:
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
@@ -198,72 +227,79 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
     elif not has_val:
         print("[NOTE] no validation split (--val-size 0): EarlyStopping is off and the last "
               "epoch's weights are kept")
-    backup_folder = os.path.splitext(written.model)[0] + "_backup"
+    return _Watchers(monitor, checkpoint, early, row_log)
+
+
+def _feeds(split, input_spec, seed, dist, recipe, row_log):
+    """(training, validation or None) pipelines for model.fit."""
+    train_ds = _feed(split.train, recipe.global_batch, input_spec, dist, row_log, shuffle=True,
+                     seed=seed, options=recipe.batch)
+    if not len(split.val):
+        return train_ds, None
+    # Keras averages the first batch over the replicas to learn its shape, so
+    # that batch must split evenly: a multiple of the replicas.
+    val_batch = min(recipe.global_batch, len(split.val) // dist.replicas * dist.replicas)
+    if not val_batch:
+        raise UserError(f"{len(split.val)} validation images cannot be shared by {dist.replicas} "
+                        "replicas; pass a larger --val-size")
+    return train_ds, _feed(split.val, val_batch, input_spec, dist,
+                           options=BatchOptions(one_hot=recipe.batch.one_hot))
+
+
+def _fit_phases(session, feeds, dist, recipe, watchers, n_train, phase_facts):
+    """model.fit over each phase not yet finished, appending each phase's
+    facts to `phase_facts` as it ends (kept when a later one is interrupted)."""
+    model, start_epoch, phases = session.model, session.start_epoch, recipe.phases
+    starts = phase_starts(phases)
+    backup_folder = os.path.splitext(session.written.model)[0] + "_backup"
     # A resumed run skips the phases it had finished.
     first = next(i for i, phase in enumerate(phases) if phase.end_epoch > start_epoch or
                  i == len(phases) - 1)
-    phase_facts = []
-    start = time.perf_counter()
-    interrupted = False
-    try:
-        with interrupt_between_batches() as stop:
-            for i in range(first, len(phases)):
-                phase, last = phases[i], i == len(phases) - 1
-                initial = max(starts[i], start_epoch)
-                if len(phases) > 1:
-                    if phase.prepare:
-                        phase.prepare(model)
-                    _compile(model, phase.optimizer, loss, dist)
-                    if starts[i] > start_epoch:
-                        # The saved state holds the previous phase's optimizer;
-                        # --resume from here must restore this one's.
-                        session.state.save_phase_start(model, backup_folder, dist)
-                    print(f"[INFO] phase {i + 1}/{len(phases)}: {phase.name}, epochs {initial + 1}-"
-                          f"{phase.end_epoch}, {_count_weights(model.trainable_weights)} trainable "
-                          f"weights, learning rate {_describe_lr(phase.optimizer)}")
-                monitor.start_at = initial
-                # EarlyStopping in the last phase only: the earlier ones are
-                # fixed-length (a warm-up). BackupAndRestore last, so an epoch
-                # counts as done for --resume only once all its outputs are
-                # written; it keeps its state between phases.
-                callbacks = [stop, monitor] + [c for c in (checkpoint, row_log) if c is not None]
-                callbacks += [early] if early is not None and last else []
-                callbacks.append(session.state.callback(backup_folder, start_epoch if i == first else 0,
-                                                        delete_checkpoint=last))
-                phase_start = time.perf_counter()
-                # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-                model.fit(train_ds, validation_data=val_ds, epochs=phase.end_epoch,
-                          initial_epoch=initial, callbacks=callbacks, shuffle=False, verbose=2)
-                seconds = time.perf_counter() - phase_start
-                phase_facts.append({
-                    "name": phase.name, "epochs": [initial + 1, phase.end_epoch],
-                    "trainable_weights": _count_weights(model.trainable_weights),
-                    "learning_rate": _describe_lr(phase.optimizer), "seconds": round(seconds, 1),
-                    "images_per_second": round(len(split.train) * (phase.end_epoch - initial)
-                                               / seconds, 1) if seconds else None})
-    except KeyboardInterrupt:
-        # Ctrl-C or SIGTERM ends training, not the run: the completed
-        # epochs are evaluated and saved like a full run, and
-        # <model>_backup/ stays for --resume. The signal is acted on
-        # between batches, so every epoch's outputs are whole.
-        if len(monitor.history.get("loss", [])) <= start_epoch:
-            raise
-        interrupted = True
-        print("\n[NOTE] interrupted: evaluating and saving the best completed epoch; "
-              f"--resume continues from epoch {session.state.epoch}", file=sys.stderr)
-        if early is not None and early.best_weights is not None:
-            model.set_weights(early.best_weights)
-    train_seconds = time.perf_counter() - start
-    if checkpoint is not None and checkpoint.best_epoch is not None and (
-            early is None or early.best_weights is None):
-        # Without EarlyStopping's restored weights, the best epoch is the saved model's.
-        model.set_weights(keras.models.load_model(written.model, compile=False,
-                                                  safe_mode=True).get_weights())
-    history = monitor.history
+    for i in range(first, len(phases)):
+        phase, last = phases[i], i == len(phases) - 1
+        initial = max(starts[i], start_epoch)
+        if len(phases) > 1:
+            if phase.prepare:
+                phase.prepare(model)
+            _compile(model, phase.optimizer, recipe.loss, dist)
+            if starts[i] > start_epoch:
+                # The saved state holds the previous phase's optimizer;
+                # --resume from here must restore this one's.
+                session.state.save_phase_start(model, backup_folder, dist)
+            print(f"[INFO] phase {i + 1}/{len(phases)}: {phase.name}, epochs {initial + 1}-"
+                  f"{phase.end_epoch}, {_count_weights(model.trainable_weights)} trainable "
+                  f"weights, learning rate {_describe_lr(phase.optimizer)}")
+        watchers.monitor.start_at = initial
+        # EarlyStopping in the last phase only: the earlier ones are
+        # fixed-length (a warm-up). BackupAndRestore last, so an epoch
+        # counts as done for --resume only once all its outputs are
+        # written; it keeps its state between phases.
+        epoch_callbacks = [watchers.stop, watchers.monitor] + [
+            c for c in (watchers.checkpoint, watchers.row_log) if c is not None]
+        epoch_callbacks += [watchers.early] if watchers.early is not None and last else []
+        epoch_callbacks.append(session.state.callback(backup_folder, start_epoch if i == first else 0,
+                                                      delete_checkpoint=last))
+        phase_start = time.perf_counter()
+        # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+        model.fit(feeds[0], validation_data=feeds[1], epochs=phase.end_epoch, initial_epoch=initial,
+                  callbacks=epoch_callbacks, shuffle=False, verbose=2)
+        seconds = time.perf_counter() - phase_start
+        phase_facts.append({
+            "name": phase.name, "epochs": [initial + 1, phase.end_epoch],
+            "trainable_weights": _count_weights(model.trainable_weights),
+            "learning_rate": _describe_lr(phase.optimizer), "seconds": round(seconds, 1),
+            "images_per_second": round(n_train * (phase.end_epoch - initial) / seconds, 1)
+            if seconds else None})
+
+
+def _training_facts(watchers, start_epoch, last_start, n_train, train_seconds, interrupted, has_val):
+    """The sidecar's facts of the epochs run: how many, the best, whether
+    EarlyStopping stopped the run or Ctrl-C interrupted it, and the speed."""
+    history, early = watchers.monitor.history, watchers.early
     epochs_run = len(history["loss"])
     # With EarlyStopping the weights kept are the best of this process's epochs
     # of the last phase (a resumed run does not see the earlier ones' weights).
-    first_watched = max(start_epoch, starts[-1]) if early is not None else 0
+    first_watched = max(start_epoch, last_start) if early is not None else 0
     best_epoch = (first_watched + int(np.argmin(history["val_loss"][first_watched:])) + 1
                   if has_val and len(history["val_loss"]) > first_watched else epochs_run)
     stopped = bool(early is not None and early.stopped_epoch > 0)
@@ -271,16 +307,10 @@ def _train(model, split, input_spec, config, dist, global_batch, session, augmen
           + (f"EarlyStopping stopped at epoch {epochs_run}, " if stopped else "")
           + (f"best epoch {best_epoch}" if has_val else "kept the last epoch")
           + (" (weights restored)" if early is not None else ""))
-    images = len(split.train) * (epochs_run - start_epoch)
-    facts = {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
-             "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
-             "train_seconds": round(train_seconds, 1),
-             "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
-    if len(phases) > 1:
-        facts["phases"] = phase_facts
-    return facts
-
-
+    images = n_train * (epochs_run - start_epoch)
+    return {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
+            "interrupted": interrupted, "resumed_from_epoch": start_epoch or None, "train_seconds": round(train_seconds, 1),
+            "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
 def _best_model_checkpoint(model, split, input_spec, config, session):
     """--checkpoint best: the model saved (with a sidecar predict.py can use)
     after every epoch that lowers val_loss, so a long run that crashes still
@@ -333,7 +363,11 @@ def _describe_lr(optimizer):
     return f"{float(rate):g}"
 
 
-def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, global_batch, chief):
+def _evaluate_and_save(model, split, input_spec, config, session, run, global_batch):
+    """Evaluate the trained model on the test split (or validation, when
+    there is none), save it with its sidecar and labels, and on the chief
+    explain it (report, top losses) and list the files written."""
+    written = session.written
     evaluated_on, part = "test", split.test
     if not len(part):
         # build_hdf5.py's files without test.hdf5.
@@ -369,10 +403,11 @@ def _evaluate_and_save(model, split, input_spec, config, outputs, written, run, 
         model.save(tmp)
     write_json(written.labels, split.class_names)
     save_model_info(written.model, split.class_names, input_spec, run)
-    if chief:
+    if session.chief:
         evaluated = EvaluatedImages(part.labels, probs, split.class_names, evaluated_on, part.lazy(), part.paths)
         explain_run(model, evaluated, input_spec, written, run, config.top_losses)
         if replaced:
             print(f"[NOTE] replaced the previous {', '.join(replaced)}")
-        outputs.print_written()
+        # On the chief, `written` is the run's own output paths.
+        written.print_written()
     return run

@@ -8,7 +8,8 @@ files. The tf.data pipelines (training.data) read a batch of rows at a time,
 so an in-memory run holds the decoded data once and a streamed run holds
 only the batches in flight.
 
-    split = load_split("animals", paths, labels, 64, 64, storage=Storage("auto", "output/cache"))
+    split = load_folder_split("animals", paths, labels, DecodeOptions(64, 64),
+                              storage=Storage("auto", "output/cache"))
     split.train.images.read(split.train.rows[:32])   # 32 uint8 images
 """
 
@@ -20,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..datasets import SimpleDatasetLoader
-from ..datasets.folder import check_classes, encode_labels, find_dataset, report_skipped, warn_left_out
-from ..datasets.split import tutorial_split
+from ..datasets.folder import check_classes, encode_labels, report_skipped, warn_left_out
+from ..datasets.imagefiles import DecodeOptions
+from ..datasets.split import SplitOptions, list_split_images, split_rows
 from ..io.imagecache import estimate_bytes, open_cache
 from ..preprocessing import RESIZERS
 from ..utils.errors import UserError
@@ -143,7 +145,11 @@ class Split:
     @classmethod
     def from_arrays(cls, x_train, y_train, x_val, y_val, x_test, y_test, class_names,
                     train_paths=(), val_paths=(), test_paths=()):
-        """A split of uint8 arrays held in memory (tests, experiments)."""
+        """A split of uint8 arrays held in memory (tests, experiments).
+
+        Ten parameters, for a reason: they are the fields, in order, of the
+        in-memory split this class replaced, which readers' code and the
+        tests build positionally; new code builds three Parts instead."""
         parts = [Part(ArrayImages(x), np.arange(len(x)), np.asarray(y), list(p)) for x, y, p in
                  ((x_train, y_train, train_paths), (x_val, y_val, val_paths), (x_test, y_test, test_paths))]
         return cls(*parts, list(class_names), {"mode": "memory", "why": "arrays given"})
@@ -171,6 +177,13 @@ class Storage:
     # False on the workers of a multi-worker run other than the chief: they
     # wait for the chief's cache instead of each decoding the whole dataset.
     builds_cache: bool = True
+
+    @classmethod
+    def beside(cls, model_path, mode="memory", cache_dir=None, builds_cache=True):
+        """A trainer's storage: its disk cache in `cache_dir`, by default
+        `cache/` beside the model it writes."""
+        cache_dir = cache_dir or os.path.join(os.path.dirname(os.path.abspath(model_path)), "cache")
+        return cls(mode, cache_dir, builds_cache)
 
 
 def available_memory():
@@ -202,48 +215,66 @@ def choose_mode(mode, decoded_bytes, available=None):
     return "stream", f"{size}, more than the {limit / 2**20:.0f} MiB held in memory"
 
 
-def load_split(dataset, paths, listed_labels, width, height, resize="simple", label_from="folder",
-               seed=42, test_size=0.25, val_size=0.1, workers=None, storage=None):
-    """The images `find_dataset(dataset)` listed, held as `storage` says
-    (default: in memory), split into train/val/test.
+def load_split(dataset, paths, listed_labels, width, height, storage=None, **options):
+    """load_folder_split with the keywords this function always took:
+    `options` are DecodeOptions' resize and workers and SplitOptions'
+    label_from, seed, test_size and val_size (each with its default)."""
+    decode_keys = {"resize", "workers"}
+    decode = DecodeOptions(width, height, **{k: v for k, v in options.items() if k in decode_keys})
+    split = SplitOptions(**{k: v for k, v in options.items() if k not in decode_keys})
+    return load_folder_split(dataset, paths, listed_labels, decode, split, storage)
+
+
+def load_folder_split(dataset, paths, listed_labels, decode, split=None, storage=None):
+    """The images `find_dataset(dataset)` listed (`paths`, `listed_labels`),
+    decoded as `decode` (DecodeOptions) says, held as `storage` says
+    (default: in memory), split into train/val/test as `split`
+    (datasets.split.SplitOptions, default the tutorial's) says.
 
     The test split reproduces the tutorial exactly: paths sorted, shuffled
-    with `seed`, then `train_test_split(test_size, random_state=seed)` over
-    the readable images (datasets.split.tutorial_split), so a streamed run
+    with the seed, then `train_test_split(test_size, random_state=seed)` over
+    the readable images (datasets.split.split_rows), so a streamed run
     tests on the same images as an in-memory one. Validation images, used
     for EarlyStopping, come out of the training part only."""
-    storage = storage or Storage()
-    mode, why = choose_mode(storage.mode, estimate_bytes(len(paths), width, height))
+    split, storage = split or SplitOptions(), storage or Storage()
+    mode, why = choose_mode(storage.mode, estimate_bytes(len(paths), decode.width, decode.height))
     print(f"[INFO] data: {'in memory' if mode == 'memory' else 'streamed from disk'} ({why})")
     start = time.perf_counter()
-    if mode == "memory":
-        loader = SimpleDatasetLoader([RESIZERS[resize](width, height)], label_from=label_from,
-                                     workers=workers)
-        data, labels = loader.load(paths, verbose=1, labels=listed_labels)
-        report_skipped(loader.skipped, len(paths))
-        images, rows, kept_paths = ArrayImages(data), np.arange(len(data)), loader.paths
-        record = {"mode": "memory", "why": why}
-    else:
-
-        images = open_cache(dataset, paths, listed_labels, width, height, resize,
-                            folder=storage.cache_dir, workers=workers, build=storage.builds_cache)
-        rows, kept_paths = images.rows_for(paths)
-        labels = images.labels_for(rows)
-        record = {"mode": "stream", "why": why, "cache": os.path.abspath(images.path)}
+    hold = _hold_in_memory if mode == "memory" else _hold_streamed
+    images, rows, labels, kept_paths, record = hold(dataset, paths, listed_labels, decode, split, storage)
+    record = {"mode": mode, "why": why, **record}
     seconds = time.perf_counter() - start
     warn_left_out(listed_labels, labels)
     if len(rows) == 0:
         raise UserError(f"{dataset}: none of the {len(paths)} image files could be read", 1)
-    class_names = check_classes(dataset, labels, label_from)
+    class_names = check_classes(dataset, labels, split.label_from)
     nbytes = len(rows) * int(np.prod(images.image_shape))
     print(f"[INFO] {'loaded' if mode == 'memory' else 'ready:'} {len(rows)} images of "
           f"{len(class_names)} classes in {seconds:.1f}s ({len(rows) / max(seconds, 1e-9):.0f} "
           f"images/s); {tuple(images.image_shape)} uint8, {nbytes / 2**20:.1f} MiB decoded")
     record["decoded_bytes"] = nbytes
     y, class_names = encode_labels(labels, class_names)
-    parts = tutorial_split(len(rows), y, test_size, val_size, seed)
+    parts = split_rows(y, split)
     return Split(*(Part(images, rows[idx], y[idx], [kept_paths[i] for i in idx]) for idx in parts),
                  class_names, record)
+
+
+def _hold_in_memory(dataset, paths, listed_labels, decode, split, storage):
+    """(images, rows, labels, kept paths, data record) of the readable
+    images, decoded into one array."""
+    loader = SimpleDatasetLoader([RESIZERS[decode.resize](decode.width, decode.height)],
+                                 label_from=split.label_from, workers=decode.workers)
+    data, labels = loader.load(paths, verbose=1, labels=listed_labels)
+    report_skipped(loader.skipped, len(paths))
+    return ArrayImages(data), np.arange(len(data)), labels, loader.paths, {}
+
+
+def _hold_streamed(dataset, paths, listed_labels, decode, split, storage):
+    """The same as _hold_in_memory, the images in the disk cache."""
+    images = open_cache(dataset, paths, listed_labels, decode.width, decode.height, decode.resize,
+                        folder=storage.cache_dir, workers=decode.workers, build=storage.builds_cache)
+    rows, kept_paths = images.rows_for(paths)
+    return images, rows, images.labels_for(rows), kept_paths, {"cache": os.path.abspath(images.path)}
 
 
 def load_run_split(info, dataset=None):
@@ -253,15 +284,24 @@ def load_run_split(info, dataset=None):
     tutorial's split depends only on the sorted, shuffled paths."""
     args, spec = info["run"]["arguments"], info["input"]
     dataset = dataset or args["dataset"]
-    label_from, seed = args.get("labels", "folder"), args.get("seed", 42)
-    paths, labels = find_dataset(dataset, label_from=label_from, seed=seed, exclude=args.get("exclude"))
+    options = SplitOptions.from_arguments(args)
+    paths, labels = list_split_images(dataset, options)
     # The run's disk cache, when it streamed, is reused if still valid.
     cache = (info["run"].get("data") or {}).get("cache")
     storage = Storage("auto", os.path.dirname(cache) if cache else None)
-    return load_split(dataset, paths, labels, spec["width"], spec["height"],
-                      resize=spec.get("resize", "simple"), label_from=label_from, seed=seed,
-                      test_size=args.get("test_size", 0.25), val_size=args.get("val_size", 0.1),
-                      storage=storage)
+    decode = DecodeOptions(spec["width"], spec["height"], spec.get("resize", "simple"))
+    return load_folder_split(dataset, paths, labels, decode, options, storage)
+
+
+def load_patch_split(folder, size, seed=None):
+    """The book's AlexNet data (train_alexnet.py): build_hdf5.py's files in
+    `folder`, all streamed from disk, each training image a new random
+    `size` x `size` patch of the stored one at every read (seeded), the
+    validation and test images resized to `size`."""
+    from ..preprocessing import PatchPreprocessor
+
+    return load_hdf5_split(folder, size, size, Storage("stream"),
+                           train_patch=PatchPreprocessor(size, size, seed=seed))
 
 
 def load_hdf5_split(folder, width, height, storage=None, train_patch=None):
@@ -286,7 +326,7 @@ def load_hdf5_split(folder, width, height, storage=None, train_patch=None):
     stored = stores["train"].stored_shape
     if train_patch is not None and min(stored[:2]) < min(width, height):
         raise UserError(f"{files['train']}: images are {stored[1]}x{stored[0]}, smaller than the "
-                        f"--size {width} crops; rebuild with a larger build_hdf5.py --size")
+                        f"--size {width} crops; rebuild with a larger build_hdf5.py --stored-size")
     class_names = read_label_names(stores["train"].db)
     for name, store in stores.items():
         if read_label_names(store.db) != class_names:
