@@ -28,8 +28,6 @@ BENCHMARKS.md, "Fine-tuning").
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from pyimagesearch import cli
 from pyimagesearch.transfer.backbones import BACKBONES, check_backbone_args, parse_weights
 from pyimagesearch.transfer.finetune import (

@@ -21,10 +21,7 @@ its own share of train.hdf5 (see the README).
     python train_alexnet.py --hdf5 output/hdf5 --model output/alexnet.keras
 """
 import argparse
-import os
 import sys
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch import cli
 from pyimagesearch.datasets.split import DEFAULT_SEED

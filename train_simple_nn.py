@@ -9,10 +9,7 @@ history and confusion matrix. --resume continues an interrupted run;
 
     python train_simple_nn.py --dataset animals --model output/simple_nn.keras
 """
-import os
 import sys
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch import cli
 from pyimagesearch.utils.errors import run_cli

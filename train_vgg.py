@@ -18,10 +18,7 @@ BENCHMARKS.md, "Accuracy"):
     python train_vgg.py --dataset animals --optimizer adamw --schedule cosine \
         --epochs 150 --val-size 0 --mirror-test
 """
-import os
 import sys
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pyimagesearch import cli
 from pyimagesearch.utils.errors import run_cli
