@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..datasets.folder import find_dataset
 from ..datasets.imagefiles import IMAGE_EXTENSIONS
+from ..datasets.split import DEFAULT_SEED, DEFAULT_TEST_SIZE, DEFAULT_VAL_SIZE
 from .duplicates import duplicate_findings, find_groups
 from .findings import FEATURE_KINDS, KINDS, Finding, Thresholds, sort_findings
 from .labelissues import label_findings
@@ -19,9 +20,9 @@ from .scan import extension_lies, scan
 class CheckOptions:
     dataset: str
     label_from: str = "folder"
-    seed: int = 42
-    test_size: float = 0.25
-    val_size: float = 0.1
+    seed: int = DEFAULT_SEED
+    test_size: float = DEFAULT_TEST_SIZE
+    val_size: float = DEFAULT_VAL_SIZE
     against: str = None
     workers: int = None
     backbone: dict = None      # build_backbone's name, weights, size, alpha; None: --fast

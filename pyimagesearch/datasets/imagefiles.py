@@ -14,11 +14,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..preprocessing.inputspec import CHANNEL_ORDER  # noqa: F401 - the order read_image returns
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Refuse images whose header claims more pixels than this before decoding
 # them (a "decompression bomb" would otherwise allocate gigabytes).
 MAX_PIXELS = 100_000_000
-CHANNEL_ORDER = "BGR"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ..utils.errors import UserError
 from .aspectawarepreprocessor import AspectAwarePreprocessor
 from .simplepreprocessor import SimplePreprocessor
 
-CHANNEL_ORDER = "BGR"      # cv2.imread's order, which the images keep (datasets.CHANNEL_ORDER)
+CHANNEL_ORDER = "BGR"      # cv2.imread's order, which datasets.read_image returns and every image keeps
 DEFAULT_SCALE = 1 / 255.0  # pixels 0..255 -> 0..1
 # The resize modes (the scripts' --resize flag) and the preprocessor of each.
 RESIZERS = {"simple": SimplePreprocessor, "aspect": AspectAwarePreprocessor}

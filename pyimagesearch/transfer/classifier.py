@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..datasets.split import DEFAULT_SEED
 from ..utils.atomic import atomic_path
 from ..utils.errors import UserError
 
@@ -27,7 +28,7 @@ class GridSearch:
     jobs: int | None = None
 
 
-def tune_classifier(x, y, search=GridSearch(), scale=False, seed=42, class_weight=None):
+def tune_classifier(x, y, search=GridSearch(), scale=False, seed=DEFAULT_SEED, class_weight=None):
     """GridSearchCV (`search`) over C for a logistic regression, optionally
     after a StandardScaler (fitted inside each fold; on the Animals benchmark
     it did not help (BENCHMARKS.md), so train_model.py does not offer it).

@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from ..datasets.split import DEFAULT_SEED
 from ..modelfiles.sidecar import image_counts, run_stamp, save_model_info, sidecar_path
 from ..utils.errors import UserError
 from .classifier import GridSearch, save_classifier, split_rows, tune_classifier
@@ -43,7 +44,7 @@ class Tuning:
     and the seed."""
     search: GridSearch = field(default_factory=lambda: GridSearch(jobs=-1))
     class_weight: str = "none"
-    seed: int = 42
+    seed: int = DEFAULT_SEED
 
 
 def check_classifier_args(rows, tuning, model_path):
