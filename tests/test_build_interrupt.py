@@ -59,7 +59,7 @@ def test_interrupted_build_leaves_nothing_half_written(sig, tmp_path):
 
 def test_a_signal_during_decoding_stops_it_between_images(tmp_path):
     from pyimagesearch.io.hdf5build import decode_all
-    from pyimagesearch.utils.interrupts import deferred_interrupts
+    from pyimagesearch.utils.deferredinterrupts import deferred_interrupts
 
     dataset = make_colour_dataset(tmp_path / "d", per_class=4, size=(16, 16))
     paths = [str(p) for p in sorted(dataset.glob("*/*.png"))]
@@ -73,7 +73,7 @@ def test_a_signal_during_decoding_stops_it_between_images(tmp_path):
 
 
 def test_an_ignored_signal_stays_ignored(tmp_path):
-    from pyimagesearch.utils.interrupts import deferred_interrupts
+    from pyimagesearch.utils.deferredinterrupts import deferred_interrupts
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -16,7 +16,7 @@ import keras
 import pytest
 from conftest import ROOT, communicate_or_show_stacks, make_colour_dataset, read_colour_dataset, run_script
 
-from pyimagesearch.callbacks.interrupt import interrupt_between_batches
+from pyimagesearch.callbacks.stopbetweenbatches import interrupt_between_batches
 
 
 def interrupt_training(script, args, out, sig=signal.SIGINT, epochs=2):

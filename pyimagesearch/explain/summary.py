@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..evaluation.confusion import mistakes
+from ..modelfiles.paths import report_paths
 from .explainers import explainer_for
 from .losstiles import EvaluatedImages, hdf5_top_loss_tiles, top_loss_tiles, write_top_losses
 
@@ -27,7 +28,7 @@ class ReportFiles:
     @classmethod
     def beside(cls, stem, model):
         """`<stem>_confusion.png`, `<stem>_top_losses.png`, `<stem>_report.html`."""
-        return cls(model, stem + "_confusion.png", stem + "_top_losses.png", stem + "_report.html")
+        return cls(model, *report_paths(stem))
 
     def written(self, tiles):
         """(what, path) of the files a write-up with `tiles` wrote."""

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..datasets import UnreadableImage, read_image
 from ..utils.atomic import atomic_path
+from ..utils.deferredinterrupts import deferred_interrupts
 from ..utils.errors import UserError
-from ..utils.interrupts import deferred_interrupts
 
 
 def top_k_labels(probs, class_names, k=1):

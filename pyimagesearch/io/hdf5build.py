@@ -37,8 +37,8 @@ from ..datasets.imagefiles import DecodeOptions
 from ..datasets.split import SplitOptions, stratified_split
 from ..preprocessing import AspectAwarePreprocessor
 from ..utils.atomic import ensure_writable_folder, left_by_other_processes, write_json
+from ..utils.deferredinterrupts import deferred_interrupts
 from ..utils.errors import UserError
-from ..utils.interrupts import deferred_interrupts
 from ..utils.parallel import imap_ordered
 from .hdf5datasetwriter import HDF5DatasetWriter
 from .hdf5file import MEAN_FILE
@@ -93,7 +93,7 @@ def decode_all(path, paths, size, buf_size=128, workers=None, interrupts=None):
     """Pass 1: decode and resize `paths` into the `images` dataset of one
     HDF5 file, in order, leaving out unreadable files. Returns (indices of
     the kept paths, their per-channel pixel sums (n, 3) float64 BGR,
-    skipped [(path, reason)]). `interrupts` (utils.interrupts) is checked
+    skipped [(path, reason)]). `interrupts` (utils.deferredinterrupts) is checked
     after every image."""
     width, height = size
     kept, sums, skipped = [], [], []
@@ -136,7 +136,7 @@ def write_splits(source, splits, files, block=256, interrupts=None):
     slices matters: h5py's list indexing (`source[[3, 17, ...]]`) selects
     row by row and made this pass slower than decoding everything
     (BENCHMARKS.md, "HDF5 stage").
-    `interrupts` (utils.interrupts) is checked after every block."""
+    `interrupts` (utils.deferredinterrupts) is checked after every block."""
     split_of = np.full(source.shape[0], -1, dtype=np.int64)
     label_of = np.zeros(source.shape[0], dtype=np.int64)
     for k, split in enumerate(SPLITS):

@@ -65,8 +65,8 @@ from ..datasets.folder import report_skipped
 from ..datasets.simpledatasetloader import SimpleDatasetLoader
 from ..preprocessing import RESIZERS
 from ..utils.atomic import atomic_path, being_written, ensure_writable_folder, remove_leftover_temporaries
+from ..utils.deferredinterrupts import deferred_interrupts
 from ..utils.errors import UserError, first_line
-from ..utils.interrupts import deferred_interrupts
 from ..utils.parallel import imap_ordered
 from .hdf5file import chunk_rows
 

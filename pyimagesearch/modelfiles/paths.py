@@ -32,6 +32,12 @@ def keras3_names(model, labels=None, reading=False, stream=None):
     return model, labels
 
 
+def report_paths(stem):
+    """The files an evaluation's write-up puts beside `stem` (a model's
+    path without its extension): confusion matrix, top losses, HTML report."""
+    return stem + "_confusion.png", stem + "_top_losses.png", stem + "_report.html"
+
+
 @dataclass
 class OutputPaths:
     model: str
@@ -56,15 +62,15 @@ class OutputPaths:
 
     @property
     def confusion(self):
-        return self.stem + "_confusion.png"
+        return report_paths(self.stem)[0]
 
     @property
     def top_losses(self):
-        return self.stem + "_top_losses.png"
+        return report_paths(self.stem)[1]
 
     @property
     def report(self):
-        return self.stem + "_report.html"
+        return report_paths(self.stem)[2]
 
     @classmethod
     def from_args(cls, model, labels=None, plot=None):

@@ -21,8 +21,8 @@ import tensorflow as tf
 
 from ..callbacks import TrainingMonitor
 from ..callbacks.bestmodel import BestModelCheckpoint
-from ..callbacks.interrupt import interrupt_between_batches
 from ..callbacks.rowlog import RowLog
+from ..callbacks.stopbetweenbatches import interrupt_between_batches
 from ..datasets.classweights import weights_for_run
 from ..evaluation.confusion import mistakes
 from ..evaluation.reports import report_predictions, save_confusion_matrix
@@ -164,7 +164,7 @@ class _Watchers:
     checkpoint: object = None
     early: object = None
     row_log: object = None
-    stop: object = None  # callbacks.interrupt's, while training runs
+    stop: object = None  # callbacks.stopbetweenbatches's, while training runs
 
 
 def _train(session, split, input_spec, config, dist, recipe):

@@ -24,8 +24,8 @@ from ..datasets.folder import warn_left_out
 from ..io.hdf5datasetwriter import HDF5DatasetWriter
 from ..io.hdf5file import read_label_names, read_paths
 from ..preprocessing.inputspec import BACKBONE_KEYS, TRANSFER_PIXEL_KEYS, InputSpec
+from ..utils.deferredinterrupts import deferred_interrupts
 from ..utils.errors import UserError
-from ..utils.interrupts import deferred_interrupts
 from .backbones import file_sha256
 
 DATA_KEY = "features"
@@ -82,7 +82,7 @@ def write_feature_file(output_path, extractor, images, attrs, buffer_size=1000, 
                                                 dtype=h5py.string_dtype(), chunks=True,
                                                 track_times=False)
         start = time.perf_counter()
-        # Ctrl-C and `kill` stop between batches (see utils/interrupts.py).
+        # Ctrl-C and `kill` stop between batches (see utils/deferredinterrupts.py).
         with tqdm(total=len(paths), unit="img", desc="extracting", disable=not progress) as bar, \
                 deferred_interrupts() as interrupts:
             for _, kept, features, bad in extractor.extract(paths):

@@ -31,7 +31,7 @@ def run_cli(main, argv=None):
 
     SIGTERM is turned into KeyboardInterrupt, so `kill` cleans up exactly
     like Ctrl-C (temporary files removed, completed outputs kept). During
-    model.fit both wait for the end of the batch: see callbacks/interrupt.py."""
+    model.fit both wait for the end of the batch: see callbacks/stopbetweenbatches.py."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # TensorFlow's start-up notices (one reads "failed call to cuInit: CUDA
     # error" on every CPU-only machine) and its INFO and WARNING log lines

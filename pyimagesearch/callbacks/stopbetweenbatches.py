@@ -1,16 +1,16 @@
 """Ctrl-C or `kill` during model.fit, acted on between batches (see
-utils/interrupts.py for why). Keras has no callback for this."""
+utils/deferredinterrupts.py for why). Keras has no callback for this."""
 
 import contextlib
 
 import keras
 
-from ..utils.interrupts import deferred_interrupts
+from ..utils.deferredinterrupts import deferred_interrupts
 
 
 class StopBetweenBatches(keras.callbacks.Callback):
     """Raises KeyboardInterrupt at the first batch or epoch boundary after a
-    signal was recorded in `interrupts` (a utils.interrupts.Interrupts)."""
+    signal was recorded in `interrupts` (a utils.deferredinterrupts.Interrupts)."""
 
     def __init__(self, interrupts):
         super().__init__()
