@@ -37,16 +37,7 @@ def fuse_channel_affines(path):
     after_conv = {name for node in graph.node if node.op_type == "Conv" for name in node.output}
 
     def per_channel(node):
-        """(data input, constant array) when `node` is x (op) constant[1, C, 1, 1]."""
-        if len(node.input) != 2:
-            return None
-        for data, const in (node.input, node.input[::-1]):
-            if const in constants and data not in constants:
-                value = numpy_helper.to_array(constants[const])
-                if value.dtype == np.float32 and value.ndim == 4 and value.shape[0] == 1 \
-                        and value.shape[2:] == (1, 1) and shapes.get(data) == (4, value.shape[1]):
-                    return data, value
-        return None
+        return _per_channel_constant(node, constants, shapes)
 
     # Outputs of the Adds folded into a Conv: names, not the node objects,
     # since protobuf may hand out a new wrapper each time a field is read.
@@ -57,7 +48,7 @@ def fuse_channel_affines(path):
         users = consumers.get(node.output[0], []) if node.op_type == "Mul" else []
         mul = per_channel(node) if node.op_type == "Mul" else None
         add = users[0] if len(users) == 1 and users[0].op_type == "Add" else None
-        shift = per_channel(add) if add is not None and node.output[0] not in graph_outputs else None
+        shift = per_channel(add) if node.output[0] not in graph_outputs else None
         if (mul is None or mul[0] in after_conv or shift is None or shift[0] != node.output[0]
                 or shift[1].shape != mul[1].shape):
             nodes.append(node)
@@ -71,17 +62,40 @@ def fuse_channel_affines(path):
                                       kernel_shape=[1, 1]))
         dropped.add(add.output[0])
         rewritten += 1
-    if not rewritten:
-        return 0
+    if rewritten:
+        _save_with_nodes(model, nodes, path)
+    return rewritten
+
+
+def _per_channel_constant(node, constants, shapes):
+    """(data input, constant array) when `node` is x (op) constant[1, C, 1, 1]
+    with x a 4-D tensor of C channels; else None."""
+    from onnx import numpy_helper
+
+    if node is None or len(node.input) != 2:
+        return None
+    for data, const in (node.input, node.input[::-1]):
+        if const in constants and data not in constants:
+            value = numpy_helper.to_array(constants[const])
+            if value.dtype == np.float32 and value.ndim == 4 and value.shape[0] == 1 \
+                    and value.shape[2:] == (1, 1) and shapes.get(data) == (4, value.shape[1]):
+                return data, value
+    return None
+
+
+def _save_with_nodes(model, nodes, path):
+    """Give `model`'s graph `nodes`, drop the constants no node reads any
+    more, check the model and save it to `path`."""
+    import onnx
+
+    graph = model.graph
     del graph.node[:]
     graph.node.extend(nodes)
     used = {name for node in graph.node for name in node.input}
-    unused = [t for t in graph.initializer if t.name not in used]
-    for tensor in unused:
+    for tensor in [t for t in graph.initializer if t.name not in used]:
         graph.initializer.remove(tensor)
     onnx.checker.check_model(model)
     onnx.save(model, path)
-    return rewritten
 
 
 def _ranks_and_channels(model):
