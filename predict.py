@@ -87,9 +87,10 @@ def open_model(args):
         classifier, class_names, extractor = load_transfer_model(args.model, args.batch_size)
         predict = partial(predict_transfer, classifier, extractor)
         if args.explain:
+            from pyimagesearch.preprocessing.inputspec import InputSpec
             from pyimagesearch.transfer.cam import cam_explainer
             explainer = cam_explainer(classifier, extractor, args.model, args.explain_layer)
-            spec = load_model_info(args.model)["input"]
+            spec = InputSpec.from_dict(load_model_info(args.model)["input"], args.model)
     else:  # .keras, or an export (.onnx, .tflite) that runs without TensorFlow
         from pyimagesearch.inference.runtimes import load_predictor
         from pyimagesearch.modelfiles.paths import keras3_names

@@ -32,13 +32,13 @@ class ViewPredictions(NamedTuple):
 def prepare(images, preprocessor, spec):
     """Preprocess a uint8 batch image by image, then make it model input."""
     batch = np.stack([preprocessor.preprocess(image) for image in images])
-    return to_model_input(batch, scale=spec.get("scale", 1 / 255.0), mean=spec.get("mean"))
+    return to_model_input(batch, scale=spec.scale, mean=spec.mean)
 
 
 def single_view(spec):
     """uint8 images of any size -> the model input of their single view:
     resized to the model's input (INTER_AREA), scaled, minus the mean."""
-    resize = SimplePreprocessor(spec["width"], spec["height"], inter=cv2.INTER_AREA)
+    resize = SimplePreprocessor(spec.width, spec.height, inter=cv2.INTER_AREA)
     return lambda images: prepare(images, resize, spec)
 
 
@@ -47,7 +47,7 @@ def ten_crop_batch(images, width, height, spec):
     (len(images) * 10, height, width, 3), image by image."""
     crops = CropPreprocessor(width, height, horiz=True)
     batch = np.concatenate([crops.preprocess(image) for image in images])
-    return to_model_input(batch, scale=spec.get("scale", 1 / 255.0), mean=spec.get("mean"))
+    return to_model_input(batch, scale=spec.scale, mean=spec.mean)
 
 
 def predict_views(model, db_path, spec, batch_size=32, ten_crop=True, progress=True,
@@ -58,7 +58,7 @@ def predict_views(model, db_path, spec, batch_size=32, ten_crop=True, progress=T
     `average_crops=False` the crops' probabilities come back one by one,
     shape (images, 10, classes), in CropPreprocessor's order."""
     gen = HDF5DatasetGenerator(db_path, batch_size, binarize=False)
-    height, width = spec["height"], spec["width"]
+    height, width = spec.height, spec.width
     stored = gen.images.shape[1:3]
     try:
         if ten_crop and (stored[0] < height or stored[1] < width):

@@ -34,8 +34,7 @@ class OverlayFiles:
 
     def write(self, path, heatmap, label, explainer_name):
         try:
-            image = model_frame(read_image(path), self.spec.get("resize", "simple"), self.spec["width"],
-                                self.spec["height"])
+            image = model_frame(read_image(path), self.spec.resize, self.spec.width, self.spec.height)
         except UnreadableImage:
             return
         write_image(self.folder, f"{os.path.splitext(os.path.basename(path))[0]}_{explainer_name}.jpg",

@@ -91,9 +91,9 @@ def explain_run(model, evaluated, input_spec, outputs, run, top_n=16):
     start = time.perf_counter()
     tiles = []
     if top_n:
-        explainer = None if input_spec.get("flatten") else explainer_for(
+        explainer = None if input_spec.flatten else explainer_for(
             model, lambda batch: model_input(input_spec, batch))
-        tiles = top_loss_tiles(evaluated, top_n, explainer, input_spec.get("resize", "simple"))
+        tiles = top_loss_tiles(evaluated, top_n, explainer, input_spec.resize)
     write_run_report(evaluated, outputs, run, tiles, started=start)
 
 

@@ -148,6 +148,6 @@ def verification_paths(options, source, scratch):
     paths = []
     for i in range(options.verify_images):
         path = os.path.join(scratch, f"generated_{i:03d}.png")
-        cv2.imwrite(path, rng.integers(0, 256, (source.spec["height"], source.spec["width"], 3), np.uint8))
+        cv2.imwrite(path, rng.integers(0, 256, (source.spec.height, source.spec.width, 3), np.uint8))
         paths.append(path)
     return paths

@@ -8,7 +8,6 @@ import os
 import numpy as np
 
 from ..datasets import IMAGE_EXTENSIONS, SimpleDatasetLoader, list_images
-from ..preprocessing import RESIZERS
 from ..preprocessing.modelinput import to_model_input
 from ..utils.errors import UserError
 
@@ -41,7 +40,7 @@ def decode_batches(spec, paths, batch_size=64, workers=None):
     the sidecar says, their paths, [(skipped path, reason)]) per batch of
     `paths`, in order. Images are decoded in parallel, one batch at a time,
     so memory stays bounded however many paths there are."""
-    resizer = RESIZERS[spec.get("resize", "simple")](spec["width"], spec["height"])
+    resizer = spec.resizer()
     loader = SimpleDatasetLoader([resizer], workers=workers)
     for start in range(0, len(paths), batch_size):
         chunk = paths[start:start + batch_size]
@@ -52,8 +51,7 @@ def decode_batches(spec, paths, batch_size=64, workers=None):
 def model_input(spec, images):
     """uint8 images -> the float32 batch the model takes (scaled, minus the
     mean, flattened as the sidecar says)."""
-    return to_model_input(images, scale=spec.get("scale", 1 / 255.0), flatten=spec.get("flatten", False),
-                          mean=spec.get("mean"))
+    return to_model_input(images, scale=spec.scale, flatten=spec.flatten, mean=spec.mean)
 
 
 def load_batches(spec, paths, batch_size=64, workers=None):

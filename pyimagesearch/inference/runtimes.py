@@ -8,6 +8,7 @@ import os
 from typing import NamedTuple
 
 from ..modelfiles.sidecar import load_label_names, load_model_info, sidecar_path
+from ..preprocessing.inputspec import InputSpec
 from ..utils.errors import UserError
 from .exportfile import REQUIREMENTS_FILE
 
@@ -59,17 +60,15 @@ def load_predictor(model_path, label_bin=None, width=None, height=None, flatten=
     if os.path.exists(sidecar_path(model_path)):
         info = load_model_info(model_path)
         check_export_sidecar(model_path, info)
-        class_names, spec = info["class_names"], dict(info["input"])
+        class_names, spec = info["class_names"], InputSpec.from_dict(info["input"], sidecar_path(model_path))
     elif label_bin and width and height:
-        class_names, spec = None, {"width": width, "height": height, "depth": 3, "resize": "simple",
-                                   "flatten": bool(flatten), "scale": 1 / 255.0, "mean": None}
+        class_names, spec = None, InputSpec(width, height, flatten=bool(flatten))
     else:
         load_model_info(model_path)  # raises the "sidecar not found" message
     if label_bin:
         class_names = load_label_names(label_bin)
-    for key, value in (("width", width), ("height", height), ("flatten", flatten)):
-        if value is not None:
-            spec[key] = value
+    overrides = {"width": width, "height": height, "flatten": flatten}
+    spec = spec.replace(**{key: value for key, value in overrides.items() if value is not None})
     check_model_matches(model, model_path, class_names, spec)
     return Predictor(model, class_names, spec)
 
@@ -87,8 +86,8 @@ def check_export_sidecar(model_path, info):
 
 
 def check_model_matches(model, model_path, class_names, spec):
-    expected = ((spec["width"] * spec["height"] * spec["depth"],) if spec["flatten"]
-                else (spec["height"], spec["width"], spec["depth"]))
+    expected = ((spec.width * spec.height * spec.depth,) if spec.flatten
+                else (spec.height, spec.width, spec.depth))
     actual = tuple(model.input_shape[1:])
     if actual != expected:
         raise UserError(f"{model_path}: model expects input {actual} but the sidecar/flags give "

@@ -5,13 +5,13 @@ frozen type, with each default defined here once.
     alexnet = spec.replace(scale=1.0, mean=(103.9, 116.8, 123.7), crop=227)
     spec.width, spec.to_dict(), InputSpec.from_dict(info["input"], where=path)
 
-For now an InputSpec also reads as the dict it replaces (spec["width"],
-spec.get("flatten"), dict(spec)), so code written against the dict keeps
-working while it moves to attributes. The mapping holds the keys the sidecar
-stores: for a Keras model the pixel keys (width ... mean) and crop or
-preprocessing when set; for a transfer classifier (a backbone's features,
-train_model.py) the size, resize and channel order and the backbone's keys,
-since the backbone prepares its pixels itself.
+The package reads it by attribute. It is also a read-only mapping of the
+keys the sidecar stores (spec["width"], dict(spec)), as the sidecars and
+feature files are written, and as code written against the dict it
+replaced still reads it: for a Keras model the pixel keys (width ... mean)
+and crop or preprocessing when set; for a transfer classifier (a
+backbone's features, train_model.py) the size, resize and channel order
+and the backbone's keys, since the backbone prepares its pixels itself.
 """
 
 from collections.abc import Mapping

@@ -141,8 +141,7 @@ def _batch_preparer(input_spec, options, seed):
         x = tf.cast(x, tf.float32)
         if augmentation is not None:
             x = augmentation(x, training=True)
-        x = to_model_input(x, scale=input_spec["scale"], flatten=input_spec["flatten"],
-                           mean=input_spec.get("mean"))
+        x = to_model_input(x, scale=input_spec.scale, flatten=input_spec.flatten, mean=input_spec.mean)
         if one_hot:
             y = tf.one_hot(y, one_hot)
         if mix is not None:

@@ -26,6 +26,7 @@ from ..datasets.imagefiles import DecodeOptions
 from ..datasets.split import SplitOptions, list_split_images, split_rows
 from ..io.imagecache import estimate_bytes, open_cache
 from ..preprocessing import RESIZERS
+from ..preprocessing.inputspec import InputSpec
 from ..utils.errors import UserError
 
 DATA_MODES = ("auto", "memory", "stream")
@@ -282,14 +283,14 @@ def load_run_split(info, dataset=None):
     again from `dataset` (default: the run's own --dataset): the same seed,
     sizes and input spec pick the same images for each part, since the
     tutorial's split depends only on the sorted, shuffled paths."""
-    args, spec = info["run"]["arguments"], info["input"]
+    args, spec = info["run"]["arguments"], InputSpec.from_dict(info["input"])
     dataset = dataset or args["dataset"]
     options = SplitOptions.from_arguments(args)
     paths, labels = list_split_images(dataset, options)
     # The run's disk cache, when it streamed, is reused if still valid.
     cache = (info["run"].get("data") or {}).get("cache")
     storage = Storage("auto", os.path.dirname(cache) if cache else None)
-    decode = DecodeOptions(spec["width"], spec["height"], spec.get("resize", "simple"))
+    decode = DecodeOptions(spec.width, spec.height, spec.resize)
     return load_folder_split(dataset, paths, labels, decode, options, storage)
 
 
