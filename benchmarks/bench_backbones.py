@@ -33,6 +33,8 @@ measurements. Rows are appended to --results as each phase finishes, so a
 long run can be split (--backbones, --phases) and printed together
 (--table-only). --counts-only measures parameters and FLOPs alone (step 1).
 
+Run it from the repository's root as a module (or with PYTHONPATH=.):
+
     python -m benchmarks.bench_backbones --results backbones.jsonl --keep exports/
 """
 import argparse
@@ -373,7 +375,7 @@ def print_table(rows):
     if timed:
         every_load = [load for timing in timed for load in timing["loads"]]
         print(f"timing: {max(t['rounds'] for t in timed)} rounds, the backbones alternating; "
-              f"{timed[0]['train_steps']} steps of {timed[0]['batch_size']} images per backbone and round; "
+              f"{timed[0]['train_steps']} step(s) of {timed[0]['batch_size']} images per backbone and round; "
               f"load average {min(every_load):.1f} to {max(every_load):.1f} during the rounds")
 
 
