@@ -8,6 +8,7 @@ import pytest
 
 from pyimagesearch.inference.inputs import model_input
 from pyimagesearch.preprocessing.inputspec import InputSpec
+from pyimagesearch.preprocessing.modelinput import to_model_input
 from pyimagesearch.utils.errors import UserError
 
 # The "input" sections the project has written (version 1 sidecars).
@@ -65,7 +66,10 @@ def test_the_spec_prepares_a_batch_as_the_dict_did():
     images = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
     for written in (KERAS_V1, ALEXNET_V1 | {"width": 4, "height": 4}):
         spec = InputSpec.from_dict(written)
-        np.testing.assert_array_equal(model_input(spec, images), model_input(dict(written), images))
+        # What the package did with the sidecar's dict before InputSpec.
+        as_the_dict_did = to_model_input(images, scale=written.get("scale", 1 / 255.0),
+                                         flatten=written.get("flatten", False), mean=written.get("mean"))
+        np.testing.assert_array_equal(model_input(spec, images), as_the_dict_did)
 
 
 @pytest.mark.parametrize("section, problem", [
