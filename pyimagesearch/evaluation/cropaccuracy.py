@@ -11,6 +11,7 @@ from tqdm import tqdm
 from ..io import HDF5DatasetGenerator
 from ..io.hdf5file import hdf5_file, open_hdf5, read_label_names
 from ..preprocessing import CropPreprocessor, SimplePreprocessor
+from ..preprocessing.inputspec import InputSpec
 from ..preprocessing.modelinput import to_model_input
 from ..utils.errors import UserError
 from ..utils.ranked import rank5_accuracy
@@ -31,6 +32,7 @@ class ViewPredictions(NamedTuple):
 
 def prepare(images, preprocessor, spec):
     """Preprocess a uint8 batch image by image, then make it model input."""
+    spec = InputSpec.from_dict(spec)
     batch = np.stack([preprocessor.preprocess(image) for image in images])
     return to_model_input(batch, scale=spec.scale, mean=spec.mean)
 
@@ -38,6 +40,7 @@ def prepare(images, preprocessor, spec):
 def single_view(spec):
     """uint8 images of any size -> the model input of their single view:
     resized to the model's input (INTER_AREA), scaled, minus the mean."""
+    spec = InputSpec.from_dict(spec)
     resize = SimplePreprocessor(spec.width, spec.height, inter=cv2.INTER_AREA)
     return lambda images: prepare(images, resize, spec)
 
@@ -47,6 +50,7 @@ def ten_crop_batch(images, width, height, spec):
     (len(images) * 10, height, width, 3), image by image."""
     crops = CropPreprocessor(width, height, horiz=True)
     batch = np.concatenate([crops.preprocess(image) for image in images])
+    spec = InputSpec.from_dict(spec)
     return to_model_input(batch, scale=spec.scale, mean=spec.mean)
 
 
@@ -58,6 +62,7 @@ def predict_views(model, db_path, spec, batch_size=32, ten_crop=True, progress=T
     `average_crops=False` the crops' probabilities come back one by one,
     shape (images, 10, classes), in CropPreprocessor's order."""
     gen = HDF5DatasetGenerator(db_path, batch_size, binarize=False)
+    spec = InputSpec.from_dict(spec)
     height, width = spec.height, spec.width
     stored = gen.images.shape[1:3]
     try:

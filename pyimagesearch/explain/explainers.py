@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..inference.inputs import model_input
+from ..preprocessing.inputspec import InputSpec
 from ..utils.errors import UserError
 
 
@@ -30,7 +31,7 @@ def keras_explainer(model, spec, model_path, layer=None):
     UserError for a model without a convolutional layer."""
     from .gradcam import GradCAM
 
-    if spec.flatten:
+    if InputSpec.from_dict(spec).flatten:
         raise UserError(f"{model_path}: this model takes flattened pixels and has no convolutional "
                         "layer, so there is no heatmap to draw; --explain works for ConvNets "
                         "(SmallVGGNet, AlexNet, fine-tuned backbones, .skops transfer models)")

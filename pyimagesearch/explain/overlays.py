@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..datasets import UnreadableImage, read_image
 from ..inference.inputs import decode_batches, in_path_order
 from ..inference.outputs import annotate, write_image
+from ..preprocessing.inputspec import InputSpec
 from ..utils.errors import UserError
 from .heatmap import model_frame, overlay
 
@@ -29,8 +30,11 @@ class OverlayFiles:
     drawn over the part of the image the model saw (`spec`: its width,
     height and resize)."""
     folder: str
-    spec: dict
+    spec: InputSpec  # or a sidecar's "input" dict
     used: set = field(default_factory=set)  # names written in this run
+
+    def __post_init__(self):
+        self.spec = InputSpec.from_dict(self.spec)
 
     def write(self, path, heatmap, label, explainer_name):
         try:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..evaluation.confusion import mistakes
 from ..modelfiles.paths import report_paths
+from ..preprocessing.inputspec import InputSpec
 from .explainers import explainer_for
 from .losstiles import EvaluatedImages, hdf5_top_loss_tiles, top_loss_tiles, write_top_losses
 
@@ -88,6 +89,7 @@ def explain_run(model, evaluated, input_spec, outputs, run, top_n=16):
     completed). `input_spec` says how the images became model input."""
     from ..inference.inputs import model_input
 
+    input_spec = InputSpec.from_dict(input_spec)
     start = time.perf_counter()
     tiles = []
     if top_n:

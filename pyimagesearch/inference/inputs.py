@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ..datasets import IMAGE_EXTENSIONS, SimpleDatasetLoader, list_images
+from ..preprocessing.inputspec import InputSpec
 from ..preprocessing.modelinput import to_model_input
 from ..utils.errors import UserError
 
@@ -39,8 +40,9 @@ def decode_batches(spec, paths, batch_size=64, workers=None):
     """Yield (chunk of paths, uint8 images of the readable ones resized as
     the sidecar says, their paths, [(skipped path, reason)]) per batch of
     `paths`, in order. Images are decoded in parallel, one batch at a time,
-    so memory stays bounded however many paths there are."""
-    resizer = spec.resizer()
+    so memory stays bounded however many paths there are. `spec`: an
+    InputSpec, or a sidecar's "input" dict."""
+    resizer = InputSpec.from_dict(spec).resizer()
     loader = SimpleDatasetLoader([resizer], workers=workers)
     for start in range(0, len(paths), batch_size):
         chunk = paths[start:start + batch_size]
@@ -51,6 +53,7 @@ def decode_batches(spec, paths, batch_size=64, workers=None):
 def model_input(spec, images):
     """uint8 images -> the float32 batch the model takes (scaled, minus the
     mean, flattened as the sidecar says)."""
+    spec = InputSpec.from_dict(spec)
     return to_model_input(images, scale=spec.scale, flatten=spec.flatten, mean=spec.mean)
 
 

@@ -86,6 +86,7 @@ def check_export_sidecar(model_path, info):
 
 
 def check_model_matches(model, model_path, class_names, spec):
+    spec = InputSpec.from_dict(spec)
     expected = ((spec.width * spec.height * spec.depth,) if spec.flatten
                 else (spec.height, spec.width, spec.depth))
     actual = tuple(model.input_shape[1:])

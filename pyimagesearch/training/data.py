@@ -132,6 +132,7 @@ def _mixer(options, seed):
 def _batch_preparer(input_spec, options, seed):
     """The tf.data step that turns a uint8 batch into model input: augment,
     scale, one-hot, mix, weigh (see part_dataset)."""
+    input_spec = InputSpec.from_dict(input_spec)
     mix = _mixer(options, seed)
     weights = None if options.class_weights is None else tf.constant(options.class_weights, tf.float32)
     augmentation, one_hot = options.augmentation, options.one_hot
