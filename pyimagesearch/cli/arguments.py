@@ -83,14 +83,14 @@ def find_training_data(args):
 
         hdf5_file(args.hdf5, "train")
         return None, None
-    from ..datasets.folder import find_dataset
+    from ..datasets.split import list_split_images
 
-    return find_dataset(args.dataset, label_from=args.labels, seed=args.seed,
-                        exclude=getattr(args, "exclude", None))
+    return list_split_images(args.dataset, split_options(args))
 
 
 def add_exclude_argument(group):
-    group.add_argument("--exclude", type=lambda value: read_exclude(value, KINDS), default=None, metavar="FILE[:KIND,...]",
+    group.add_argument("--exclude", type=lambda value: read_exclude(value, KINDS), default=None,
+                       metavar="FILE[:KIND,...]",
                        help="leave out the files FILE lists (one path a line, or check_dataset.py's "
                             "CSV: by default its rows of kinds " + ", ".join(DEFAULT_KINDS) +
                             "; or the KINDs given after a colon) without moving them; the sidecar "

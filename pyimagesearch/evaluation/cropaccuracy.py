@@ -31,8 +31,8 @@ class ViewPredictions(NamedTuple):
 
 
 def prepare(images, preprocessor, spec):
-    """Preprocess a uint8 batch image by image, then make it model input."""
-    spec = InputSpec.from_dict(spec)
+    """Preprocess a uint8 batch image by image, then make it model input
+    as the InputSpec `spec` says."""
     batch = np.stack([preprocessor.preprocess(image) for image in images])
     return to_model_input(batch, scale=spec.scale, mean=spec.mean)
 

@@ -31,7 +31,8 @@ def keras_explainer(model, spec, model_path, layer=None):
     UserError for a model without a convolutional layer."""
     from .gradcam import GradCAM
 
-    if InputSpec.from_dict(spec).flatten:
+    spec = InputSpec.from_dict(spec)
+    if spec.flatten:
         raise UserError(f"{model_path}: this model takes flattened pixels and has no convolutional "
                         "layer, so there is no heatmap to draw; --explain works for ConvNets "
                         "(SmallVGGNet, AlexNet, fine-tuned backbones, .skops transfer models)")

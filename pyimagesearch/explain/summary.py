@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..evaluation.confusion import mistakes
-from ..modelfiles.paths import report_paths
+from ..modelfiles.paths import writeup_files
 from ..preprocessing.inputspec import InputSpec
 from .explainers import explainer_for
 from .losstiles import EvaluatedImages, hdf5_top_loss_tiles, top_loss_tiles, write_top_losses
@@ -29,7 +29,7 @@ class ReportFiles:
     @classmethod
     def beside(cls, stem, model):
         """`<stem>_confusion.png`, `<stem>_top_losses.png`, `<stem>_report.html`."""
-        return cls(model, *report_paths(stem))
+        return cls(model, *writeup_files(stem))
 
     def written(self, tiles):
         """(what, path) of the files a write-up with `tiles` wrote."""
@@ -135,13 +135,13 @@ def explain_crop_accuracy(predictor, db_path, views, results, files, top_n=16, a
     Adds the pairs to `results`; returns the files written."""
     from ..evaluation.cropaccuracy import single_view
     from ..evaluation.reports import save_confusion_matrix
-    from ..modelfiles.sidecar import load_model_info
+    from ..modelfiles.sidecar import image_counts, load_model_info
 
     class_names, single, ten = results["class_names"], results["single_view"], results["ten_crop"]
     y_pred = views.crops.argmax(axis=1)
     training = load_model_info(results["model"]).get("run", {})
     run = {"architecture": training.get("architecture", "model"), "arguments": arguments or {},
-           "test_images": len(views.labels), "test_accuracy": ten["rank1"],
+           **image_counts(test=len(views.labels)), "test_accuracy": ten["rank1"],
            "test_balanced_accuracy": ten.get("balanced_accuracy"), "test_macro_f1": ten.get("macro_f1"),
            "classification_report": ten["classification_report"],
            **mistakes(views.labels, y_pred, class_names)}

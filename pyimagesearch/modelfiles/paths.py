@@ -32,7 +32,7 @@ def keras3_names(model, labels=None, reading=False, stream=None):
     return model, labels
 
 
-def report_paths(stem):
+def writeup_files(stem):
     """The files an evaluation's write-up puts beside `stem` (a model's
     path without its extension): confusion matrix, top losses, HTML report."""
     return stem + "_confusion.png", stem + "_top_losses.png", stem + "_report.html"
@@ -62,15 +62,15 @@ class OutputPaths:
 
     @property
     def confusion(self):
-        return report_paths(self.stem)[0]
+        return writeup_files(self.stem)[0]
 
     @property
     def top_losses(self):
-        return report_paths(self.stem)[1]
+        return writeup_files(self.stem)[1]
 
     @property
     def report(self):
-        return report_paths(self.stem)[2]
+        return writeup_files(self.stem)[2]
 
     @classmethod
     def from_args(cls, model, labels=None, plot=None):

@@ -309,8 +309,11 @@ def _training_facts(watchers, start_epoch, last_start, n_train, train_seconds, i
           + (" (weights restored)" if early is not None else ""))
     images = n_train * (epochs_run - start_epoch)
     return {"epochs_run": epochs_run, "best_epoch": best_epoch, "early_stopped": stopped,
-            "interrupted": interrupted, "resumed_from_epoch": start_epoch or None, "train_seconds": round(train_seconds, 1),
+            "interrupted": interrupted, "resumed_from_epoch": start_epoch or None,
+            "train_seconds": round(train_seconds, 1),
             "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
+
+
 def _best_model_checkpoint(model, split, input_spec, config, session):
     """--checkpoint best: the model saved (with a sidecar predict.py can use)
     after every epoch that lowers val_loss, so a long run that crashes still
@@ -404,7 +407,8 @@ def _evaluate_and_save(model, split, input_spec, config, session, run, global_ba
     write_json(written.labels, split.class_names)
     save_model_info(written.model, split.class_names, input_spec, run)
     if session.chief:
-        evaluated = EvaluatedImages(part.labels, probs, split.class_names, evaluated_on, part.lazy(), part.paths)
+        evaluated = EvaluatedImages(part.labels, probs, split.class_names, evaluated_on, part.lazy(),
+                                    part.paths)
         explain_run(model, evaluated, input_spec, written, run, config.top_losses)
         if replaced:
             print(f"[NOTE] replaced the previous {', '.join(replaced)}")

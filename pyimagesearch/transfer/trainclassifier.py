@@ -83,7 +83,8 @@ def train_classifier(rows, tuning, model_path, top_losses=16, arguments=None):
     print(f"[INFO] best hyperparameters: {best} (cross-validated accuracy {search.best_score_:.4f})")
 
     print(f"[INFO] evaluating on the last {len(features) - i} rows...")
-    y_pred = search.predict(features[i:])
+    probs = search.predict_proba(features[i:])
+    y_pred = search.classes_[probs.argmax(axis=1)]  # what search.predict returns, from the same pass
     fields, _ = report_predictions(labels[i:], y_pred, class_names)
     spec = spec_from_attrs(attrs, rows.db)
     run = {"arguments": arguments or {}, "features_file": os.path.abspath(rows.db),
@@ -96,8 +97,7 @@ def train_classifier(rows, tuning, model_path, top_losses=16, arguments=None):
            "tune_seconds": round(seconds, 1),
            **run_stamp(**{"scikit-learn": sklearn.__version__, "skops": skops.__version__}),
            "architecture": f"{spec.backbone} + logistic regression"}
-    written = explain_transfer_run(search.predict_proba(features[i:]), labels[i:], paths[i:], class_names,
-                                   run, model_path, top_losses)
+    written = explain_transfer_run(probs, labels[i:], paths[i:], class_names, run, model_path, top_losses)
     save_classifier(model_path, search.best_estimator_)
     save_model_info(model_path, class_names, spec, run)
     return [("classifier", model_path), ("sidecar", sidecar_path(model_path)), *written]

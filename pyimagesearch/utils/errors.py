@@ -37,7 +37,8 @@ def run_cli(main, argv=None):
     # error" on every CPU-only machine) and its INFO and WARNING log lines
     # are left out, unless --verbose or the user's own TF_CPP_MIN_LOG_LEVEL
     # asks for them.
-    if "--verbose" not in (sys.argv[1:] if argv is None else argv) and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+    verbose = "--verbose" in (sys.argv[1:] if argv is None else argv)
+    if not verbose and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
         hide_startup_lines()
     try:
