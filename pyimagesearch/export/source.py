@@ -34,8 +34,7 @@ def load_source(path, batch_size=32):
         raise UserError(f"{path}: export takes a .keras model or a .skops transfer classifier")
     from ..inference.runtimes import load_predictor
 
-    model, class_names, spec = load_predictor(path)
-    spec = InputSpec.from_dict(spec, sidecar_path(path))
+    model, class_names, spec = load_predictor(path)  # spec: an InputSpec from the sidecar
     info = load_model_info(path)
     _call_once(model)
 
