@@ -171,20 +171,24 @@ def _train(session, split, input_spec, config, dist, recipe):
     """model.fit with the run's callbacks, once per phase; Ctrl-C ends
     training, not the run. Returns the training facts for the sidecar."""
     model, start_epoch = session.model, session.start_epoch
-    watchers = _watchers(session, split, input_spec, config, dist, recipe.phases)
-    feeds = _feeds(split, input_spec, config.seed, dist, recipe, watchers.row_log)
-    start = time.perf_counter()
-    interrupted, phase_facts = False, []
+    interrupted, phase_facts, watchers = False, [], None
     try:
+        # The pipelines are built inside the block too: a signal that lands
+        # while TensorFlow builds them (its Python code raised a ValueError
+        # when a KeyboardInterrupt cut through an import) stops the run at
+        # the first batch instead.
         with interrupt_between_batches() as stop:
+            watchers = _watchers(session, split, input_spec, config, dist, recipe.phases)
             watchers.stop = stop
+            feeds = _feeds(split, input_spec, config.seed, dist, recipe, watchers.row_log)
+            start = time.perf_counter()
             _fit_phases(session, feeds, dist, recipe, watchers, len(split.train), phase_facts)
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM ends training, not the run: the completed
         # epochs are evaluated and saved like a full run, and
         # <model>_backup/ stays for --resume. The signal is acted on
         # between batches, so every epoch's outputs are whole.
-        if len(watchers.monitor.history.get("loss", [])) <= start_epoch:
+        if watchers is None or len(watchers.monitor.history.get("loss", [])) <= start_epoch:
             raise
         interrupted = True
         print("\n[NOTE] interrupted: evaluating and saving the best completed epoch; "
